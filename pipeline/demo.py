@@ -1,0 +1,92 @@
+"""``hemicycle demo``: the embedded default, end to end, explained as it runs."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from importlib import resources
+from pathlib import Path
+
+from pipeline.bus import open_bus
+from pipeline.config import Settings
+from pipeline.ingest import ingest_file
+from pipeline.service import Pipeline
+from pipeline.store.base import QueueStore
+from pipeline.workers import WORKER_NAMES
+
+
+def bundled_sample() -> Path:
+    return Path(str(resources.files("pipeline.data") / "sample_contributions.jsonl"))
+
+
+def run_demo(settings: Settings, *, sample: Path | None = None, until_idle: bool = False) -> int:
+    if "HEMICYCLE_LOG_LEVEL" not in os.environ:
+        logging.getLogger("hemicycle").setLevel(logging.WARNING)
+    print("Hemicycle demo: embedded bus and store (no Kafka, no Redis, nothing downloaded)")
+    print(f"  data directory: {settings.data_dir.resolve()}")
+    print(f"  languages:      {', '.join(settings.target_languages)}")
+    bus = open_bus(settings)
+    submitted = settings.topic("submitted")
+    if sample is not None or bus.topic_counts().get(submitted, 0) == 0:
+        path = sample or bundled_sample()
+        report = ingest_file(path, bus, settings, progress=False)
+        print(
+            f"Ingested {report.accepted} contributions from {path.name} into {submitted}"
+            + (f" ({len(report.rejected)} lines rejected)" if report.rejected else "")
+        )
+        for number, reason in report.rejected:
+            print(f"  line {number}: {reason}")
+    else:
+        print(
+            f"Sample already ingested ({bus.topic_counts()[submitted]} events on {submitted}); "
+            "reusing it. Delete the data directory to start afresh."
+        )
+    bus.close()
+
+    print("Loading language identification: fastText lid.176 with a lingua second opinion …")
+    started = time.perf_counter()
+    with Pipeline(settings, WORKER_NAMES) as pipeline:
+        print(f"Workers ready in {time.perf_counter() - started:.1f} s: {', '.join(WORKER_NAMES)}")
+        state = {"pending": 0, "reported": False}
+
+        def on_round(handled: int) -> None:
+            state["pending"] += handled
+            if handled == 0 and state["pending"] and all(r.lag() == 0 for r in pipeline.runners):
+                print_summary(pipeline.store, state["pending"])
+                state["pending"] = 0
+                if not until_idle and not state["reported"]:
+                    print(
+                        "\nWaiting for more: run `hemicycle ingest FILE.jsonl` in another "
+                        "terminal, or `hemicycle export` / `hemicycle status`. Ctrl-C stops."
+                    )
+                    state["reported"] = True
+
+        pipeline.run(until_idle=until_idle, on_round=on_round)
+    print("Stopped. Everything processed is committed; the next start resumes from there.")
+    return 0
+
+
+def print_summary(store: QueueStore, handled: int, *, rows: int = 12) -> None:
+    items = list(store.iter_items())
+    by_state = Counter(item.state for item in items)
+    by_lang = Counter(item.language_code or "unknown" for item in items)
+    unreliable = sum(1 for item in items if item.language and not item.language.reliable)
+    print(
+        f"\nProcessed {handled} events. Queue: "
+        + ", ".join(f"{state} {n}" for state, n in by_state.most_common())
+    )
+    print("Languages: " + ", ".join(f"{lang} {n}" for lang, n in sorted(by_lang.items())))
+    print(f"Unreliable identifications (short, mixed, unknown): {unreliable}")
+    print(f"\n  {'contribution':<26} {'lang':<5} {'conf':>5}  {'state':<13} text")
+    for item in store.list_items(state="needs_review", order="oldest", limit=rows):
+        lang = item.language
+        text = " ".join(item.contribution.text.split())
+        code = (lang.lang or "?") if lang else "-"
+        conf = f"{lang.confidence:.2f}" if lang else "-"
+        flag = "" if lang is None or lang.reliable else f" [{lang.reason}]"
+        print(
+            f"  {item.contribution_id[:26]:<26} {code:<5} {conf:>5}  {item.state:<13} "
+            f"{text[:60]}{flag}"
+        )

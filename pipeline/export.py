@@ -1,0 +1,36 @@
+"""``hemicycle export``: one JSON object per contribution with everything known about it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.schemas.queue import QueueItem
+
+
+def export_record(item: QueueItem) -> dict[str, Any]:
+    c = item.contribution
+    lang = item.language
+    return {
+        "id": c.id,
+        "platform": c.platform,
+        "contribution_id": c.key,
+        "version": c.version,
+        "kind": c.kind,
+        "space": c.space,
+        "author": c.author,
+        "created_at": c.created_at.isoformat(),
+        "state": item.state,
+        "priority": item.priority,
+        "language": lang.lang if lang else None,
+        "confidence": lang.confidence if lang else None,
+        "reliable": lang.reliable if lang else None,
+        "language_reason": lang.reason if lang else None,
+        "language_candidates": [cand.model_dump() for cand in lang.candidates] if lang else [],
+        "language_method": lang.method if lang else None,
+        "reasons": item.reasons,
+        "scores": [score.model_dump() for score in item.scores],
+        "spam_signals": [signal.model_dump() for signal in item.spam_signals],
+        "cluster_id": item.cluster_id,
+        "translations": [t.model_dump() for t in item.translations],
+        "decisions": [d.model_dump(mode="json") for d in item.decisions],
+    }

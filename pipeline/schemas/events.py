@@ -1,0 +1,196 @@
+"""Every event of the flow. ``type`` is the class name; see ARCHITECTURE.md for topics.
+
+``ContributionSubmitted`` → langid → ``LanguageIdentified`` → scorer / translator →
+``ContributionScored`` / ``ContributionTranslated`` → triage (with ``ModerationDecided`` and
+``TranslationCorrected`` from the UI) → ``ModerationOutcome`` → delivery. Anything that fails
+validation or processing becomes a ``DeadLetter``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipeline.schemas.contribution import Contribution
+from pipeline.schemas.envelope import Envelope
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ContributionSubmitted(Envelope):
+    """A platform submitted (a version of) a contribution. Input of the whole pipeline.
+
+    ``contribution_id`` (``platform:id``, see :attr:`Contribution.key`) and
+    ``contribution_version`` may be omitted by producers: they are derived from the
+    contribution; if given they must agree with it.
+    """
+
+    type: Literal["ContributionSubmitted"] = "ContributionSubmitted"
+    contribution: Contribution
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_ids(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("contribution"), dict):
+            inner = data["contribution"]
+            data = dict(data)
+            data.setdefault("contribution_id", f"{inner.get('platform')}:{inner.get('id')}")
+            data.setdefault("contribution_version", inner.get("version", 1))
+        return data
+
+    @model_validator(mode="after")
+    def _check_ids(self) -> ContributionSubmitted:
+        if (self.contribution_id, self.contribution_version) != (
+            self.contribution.key,
+            self.contribution.version,
+        ):
+            raise ValueError("contribution_id/contribution_version disagree with contribution")
+        return self
+
+
+class LanguageCandidate(_Part):
+    lang: str
+    probability: float = Field(ge=0.0, le=1.0)
+
+
+class LanguageResult(_Part):
+    """What language identification concluded, and how sure it is.
+
+    ``lang`` is ``None`` when no configured language fits: ``reason`` then says why
+    (``no_letters``, ``unsupported_language:ja``, …). ``reliable`` is false for short,
+    mixed or uncertain text.
+    """
+
+    lang: str | None
+    confidence: float = Field(ge=0.0, le=1.0)
+    reliable: bool
+    candidates: list[LanguageCandidate] = Field(default_factory=list, max_length=10)
+    method: str
+    reason: str | None = None
+    mixed: list[str] = Field(default_factory=list)
+
+
+class LanguageIdentified(Envelope):
+    """Language identification of a contribution (title and body). Carries the contribution."""
+
+    type: Literal["LanguageIdentified"] = "LanguageIdentified"
+    contribution: Contribution
+    language: LanguageResult
+    detector: str = Field(description="Models that decided, e.g. fasttext-lid.176+lingua.")
+
+
+class Score(_Part):
+    category: str = Field(description="toxicity, severe_toxicity, obscene, identity_attack, …")
+    value: float = Field(ge=0.0, le=1.0)
+    model: str
+    text_language: str | None = None
+    text_source: Literal["original", "translation"] = "original"
+
+
+class SpamSignal(_Part):
+    name: str = Field(description="links, blocked_domain, shouting, repetition, phrase, burst, …")
+    value: float
+    explanation: str
+
+
+class ContributionScored(Envelope):
+    """Toxicity scores and spam signals of one contribution version."""
+
+    type: Literal["ContributionScored"] = "ContributionScored"
+    scores: list[Score] = Field(default_factory=list)
+    toxicity_available: bool = True
+    unavailable_reason: str | None = None
+    spam_signals: list[SpamSignal] = Field(default_factory=list)
+    cluster_id: str | None = None
+
+
+class Translation(_Part):
+    field: Literal["title", "body"]
+    target_language: str
+    text: str
+    origin: Literal["machine", "human", "memory"]
+    engine: str | None = None
+    model_id: str | None = None
+    route: list[str] = Field(
+        default_factory=list, description="Languages passed, e.g. [sk, en, pt]"
+    )
+
+
+class UnavailableTranslation(_Part):
+    target_language: str
+    reason: str
+
+
+class ContributionTranslated(Envelope):
+    """Translations of a contribution version into the target languages."""
+
+    type: Literal["ContributionTranslated"] = "ContributionTranslated"
+    source_language: str
+    translations: list[Translation] = Field(default_factory=list)
+    unavailable: list[UnavailableTranslation] = Field(default_factory=list)
+
+
+class ModerationDecided(Envelope):
+    """A moderator's decision from the UI. ``expected_revision`` detects concurrent decisions."""
+
+    type: Literal["ModerationDecided"] = "ModerationDecided"
+    decision: Literal["approve", "reject", "escalate"]
+    moderator: str = Field(min_length=1, max_length=200)
+    reason_code: str | None = Field(None, max_length=100)
+    statement: str | None = Field(None, max_length=10_000)
+    expected_revision: int | None = None
+    bulk_id: str | None = None
+
+
+class TranslationCorrected(Envelope):
+    """A translator replaced a machine translation; it becomes ``human``."""
+
+    type: Literal["TranslationCorrected"] = "TranslationCorrected"
+    field: Literal["title", "body"]
+    target_language: str
+    text: str = Field(min_length=1, max_length=200_000)
+    translator: str = Field(min_length=1, max_length=200)
+    previous_text: str | None = None
+
+
+class ModerationOutcome(Envelope):
+    """What happens to a contribution on its platform, decided by policy or by a human."""
+
+    type: Literal["ModerationOutcome"] = "ModerationOutcome"
+    platform: str
+    outcome: Literal["approved", "rejected", "hidden", "needs_review", "escalated"]
+    automatic: bool
+    reasons: list[str] = Field(default_factory=list)
+    reason_code: str | None = None
+    decided_by: str | None = None
+
+
+class Origin(_Part):
+    """Where a dead-lettered record came from."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: str | None = None
+    stage: str
+
+
+class DeadLetter(Envelope):
+    """A record that failed validation or processing; nothing is silently dropped.
+
+    ``raw_payload`` is the record value as received (``payload_encoding`` says whether it is
+    UTF-8 text or base64 of non-UTF-8 bytes). Contribution ids are best-effort here.
+    """
+
+    type: Literal["DeadLetter"] = "DeadLetter"
+    contribution_id: str = Field("", max_length=200)  # type: ignore[assignment]
+    contribution_version: int = Field(0, ge=0)  # type: ignore[assignment]
+    reason: str
+    error_type: Literal["invalid_event", "processing_failed", "unexpected_event"]
+    origin: Origin
+    attempts: int = Field(0, ge=0)
+    raw_payload: str
+    payload_encoding: Literal["utf-8", "base64"] = "utf-8"

@@ -1,0 +1,70 @@
+"""The queue item: the projection of every event about one contribution, kept by the store.
+
+Only the triage worker writes queue items (the UI reads them and emits events).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from pipeline.schemas.contribution import Contribution
+from pipeline.schemas.events import LanguageResult, Score, SpamSignal, Translation
+
+QueueState = Literal[
+    "pending",  # known, not yet identified
+    "needs_review",
+    "auto_approved",
+    "auto_hidden",
+    "escalated",
+    "approved",
+    "rejected",
+]
+QUEUE_STATES: tuple[str, ...] = QueueState.__args__  # type: ignore[attr-defined]
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    decision: str
+    by: str
+    at: AwareDatetime
+    reason_code: str | None = None
+    statement: str | None = None
+
+
+class QueueItem(BaseModel):
+    """One contribution as the moderation queue sees it (its newest known version)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contribution: Contribution
+    state: QueueState = "pending"
+    priority: float = 0.0
+    language: LanguageResult | None = None
+    scores: list[Score] = Field(default_factory=list)
+    spam_signals: list[SpamSignal] = Field(default_factory=list)
+    cluster_id: str | None = None
+    translations: list[Translation] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    decisions: list[Decision] = Field(default_factory=list)
+    submitted_at: AwareDatetime
+    updated_at: AwareDatetime
+    revision: int = Field(0, ge=0, description="Bumped by every save; guards concurrent writes.")
+
+    @property
+    def contribution_id(self) -> str:
+        return self.contribution.key
+
+    @property
+    def version(self) -> int:
+        return self.contribution.version
+
+    @property
+    def language_code(self) -> str | None:
+        return self.language.lang if self.language else None
+
+    def age_key(self) -> datetime:
+        return self.contribution.created_at

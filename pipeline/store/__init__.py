@@ -1,0 +1,19 @@
+"""Queue stores: one interface (:mod:`pipeline.store.base`), embedded and Redis implementations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pipeline.store.base import QueueStore, SaveResult, StoreError
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+
+__all__ = ["QueueStore", "SaveResult", "StoreError", "open_store"]
+
+
+def open_store(settings: Settings) -> QueueStore:
+    """The store named by ``HEMICYCLE_STORE``."""
+    from pipeline.store.embedded import EmbeddedStore
+
+    return EmbeddedStore(settings.data_dir / "store.sqlite3")

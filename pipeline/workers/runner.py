@@ -1,0 +1,295 @@
+"""The worker runner, written once: poll → validate → batch → process → produce → commit.
+
+Delivery guarantee, in this order for every batch:
+
+1. poll up to ``batch_max_events`` records (waiting at most ``batch_max_wait_ms``);
+2. decode and validate each; an invalid record becomes a ``DeadLetter`` (``invalid_event``);
+3. hand the valid events to the stage as one batch; if the batch fails, retry event by event
+   with bounded, doubling backoff; an event that still fails becomes a ``DeadLetter``
+   (``processing_failed``) with the error, and the others go on;
+4. publish outputs and dead letters, then **flush** (every output acknowledged);
+5. only then **commit** the input offsets.
+
+A crash anywhere before 5 replays the batch (at-least-once); stages are idempotent. A stop
+request (SIGTERM/SIGINT) is honoured between batches: the current batch finishes and commits.
+Infrastructure failures (bus or store unreachable) are not the events' fault: they propagate,
+the process exits non-zero and, restarted, replays from the last commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import signal
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any, ClassVar
+
+from pipeline.bus.base import Bus, BusError, Record, TopicPartition, total_lag
+from pipeline.config import Settings
+from pipeline.logs import get_logger
+from pipeline.schemas import DeadLetter, EventDecodeError, Origin, decode_event
+from pipeline.schemas.envelope import Envelope
+from pipeline.store.base import QueueStore, StoreError
+
+log = get_logger("runner")
+
+
+class StageError(Exception):
+    """An event this stage can never process (permanent): dead-lettered without retries."""
+
+
+class Stage(ABC):
+    """One pipeline stage: a function from a batch of input events to output events."""
+
+    name: ClassVar[str]
+    inputs: ClassVar[tuple[str, ...]]  # logical topics (see pipeline.config.TOPICS)
+    accepts: ClassVar[tuple[type[Envelope], ...]]
+
+    @abstractmethod
+    def process(self, events: Sequence[Any]) -> list[Envelope]:
+        """Outputs for ``events`` (already validated, in partition order).
+
+        Raise :class:`StageError` for an event that can never succeed; any other exception
+        is retried. Must be idempotent: the same event may be processed more than once.
+        """
+
+    @classmethod
+    @abstractmethod
+    def from_settings(cls, settings: Settings, store: QueueStore) -> Stage:
+        """Build the stage from configuration (loading its models from local paths)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release models and connections."""
+
+
+@dataclass
+class RunnerStats:
+    batches: int = 0
+    events: int = 0
+    outputs: int = 0
+    dead_letters: int = 0
+    retries: int = 0
+    busy_s: float = 0.0
+    by_reason: dict[str, int] = field(default_factory=dict)
+
+
+class Runner:
+    """Drives one stage over the bus in consumer group ``<topic_prefix><stage name>``."""
+
+    def __init__(self, stage: Stage, bus: Bus, settings: Settings) -> None:
+        self.stage = stage
+        self.bus = bus
+        self.settings = settings
+        self.group = f"{settings.topic_prefix}{stage.name}"
+        self.topics = [settings.topic(name) for name in stage.inputs]
+        self.consumer = bus.consumer(self.group, self.topics)
+        self.producer = bus.producer()
+        self.stats = RunnerStats()
+        self.sleep: Callable[[float], None] = time.sleep
+
+    def step(self, timeout_s: float) -> int:
+        """Run one batch; the number of input records handled (0 when idle)."""
+        records = self.consumer.poll(self.settings.batch_max_events, timeout_s)
+        if not records:
+            return 0
+        started = time.perf_counter()
+        valid: list[tuple[Record, Any]] = []
+        dead: list[DeadLetter] = []
+        for record in records:
+            try:
+                event = decode_event(
+                    record.value,
+                    expected=self.stage.accepts,
+                    context=self.settings.validation_context,
+                    max_bytes=self.settings.max_event_bytes,
+                )
+            except EventDecodeError as exc:
+                dead.append(self._dead_letter(record, exc.reason, "invalid_event", attempts=0))
+            else:
+                valid.append((record, event))
+        outputs, failed = self._process(valid)
+        dead.extend(failed)
+        for event in outputs:
+            self._publish(event)
+        for letter in dead:
+            self._publish(letter)
+            self.stats.by_reason[letter.error_type] = (
+                self.stats.by_reason.get(letter.error_type, 0) + 1
+            )
+            log.warning(
+                "dead-lettered a record",
+                extra={
+                    "stage": self.stage.name,
+                    "reason": letter.reason,
+                    "origin": letter.origin.model_dump(),
+                },
+            )
+        self.producer.flush()
+        self.consumer.commit(_next_offsets(records))
+        self.stats.batches += 1
+        self.stats.events += len(records)
+        self.stats.outputs += len(outputs)
+        self.stats.dead_letters += len(dead)
+        self.stats.busy_s += time.perf_counter() - started
+        log.debug(
+            "batch done",
+            extra={
+                "stage": self.stage.name,
+                "events": len(records),
+                "outputs": len(outputs),
+                "dead": len(dead),
+            },
+        )
+        return len(records)
+
+    def _process(self, valid: list[tuple[Record, Any]]) -> tuple[list[Envelope], list[DeadLetter]]:
+        if not valid:
+            return [], []
+        try:
+            return self.stage.process([event for _, event in valid]), []
+        except (BusError, StoreError):
+            raise
+        except Exception as exc:
+            if len(valid) == 1:
+                return self._process_one(*valid[0], first_error=exc)
+            log.info(
+                "batch failed; retrying event by event",
+                extra={"stage": self.stage.name, "error": repr(exc), "events": len(valid)},
+            )
+        outputs: list[Envelope] = []
+        dead: list[DeadLetter] = []
+        for record, event in valid:
+            got, letters = self._process_one(record, event)
+            outputs.extend(got)
+            dead.extend(letters)
+        return outputs, dead
+
+    def _process_one(
+        self, record: Record, event: Any, first_error: Exception | None = None
+    ) -> tuple[list[Envelope], list[DeadLetter]]:
+        attempts = 0 if first_error is None else 1
+        error = first_error
+        delay = self.settings.retry_backoff_ms / 1000
+        while True:
+            if isinstance(error, StageError):
+                break
+            if error is not None and attempts > self.settings.max_retries:
+                break
+            if attempts:
+                self.stats.retries += 1
+                self.sleep(delay * 2 ** (attempts - 1))
+            attempts += 1
+            try:
+                return self.stage.process([event]), []
+            except (BusError, StoreError):
+                raise
+            except Exception as exc:
+                error = exc
+        reason = f"{type(error).__name__}: {error}"
+        letter = self._dead_letter(
+            record, reason, "processing_failed", attempts=attempts, event=event
+        )
+        return [], [letter]
+
+    def _dead_letter(
+        self, record: Record, reason: str, error_type: str, *, attempts: int, event: Any = None
+    ) -> DeadLetter:
+        try:
+            payload, encoding = record.value.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            payload, encoding = base64.b64encode(record.value).decode("ascii"), "base64"
+        key = record.key.decode("utf-8", "replace") if record.key is not None else None
+        ids: dict[str, Any] = {}
+        if event is not None:
+            ids = {
+                "contribution_id": event.contribution_id,
+                "contribution_version": event.contribution_version,
+            }
+        elif key:
+            ids = {"contribution_id": key[:200]}
+        return DeadLetter(
+            reason=reason[:2000],
+            error_type=error_type,  # type: ignore[arg-type]
+            origin=Origin(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=key,
+                stage=self.stage.name,
+            ),
+            attempts=attempts,
+            raw_payload=payload,
+            payload_encoding=encoding,  # type: ignore[arg-type]
+            **ids,
+        )
+
+    def _publish(self, event: Envelope) -> None:
+        self.producer.publish(
+            self.settings.topic_of(event.type),
+            event.contribution_id or None,
+            event.to_json(),
+            event.headers(),
+        )
+
+    def lag(self) -> int:
+        return total_lag(self.bus.lag(self.group, self.topics))
+
+    def close(self) -> None:
+        self.producer.close()
+        self.consumer.close()
+        self.stage.close()
+
+
+def _next_offsets(records: Sequence[Record]) -> dict[TopicPartition, int]:
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = record.tp
+        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+    return offsets
+
+
+class StopFlag:
+    """Set by SIGTERM/SIGINT; the loop finishes its batch, commits and returns."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def set(self, signum: int | None = None, frame: FrameType | None = None) -> None:
+        if signum is not None:
+            log.info("stop requested", extra={"signal": signal.Signals(signum).name})
+        self.stopped = True
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self.set)
+        signal.signal(signal.SIGINT, self.set)
+
+
+def run_until(
+    runners: Sequence[Runner],
+    stop: StopFlag,
+    *,
+    until_idle: bool = False,
+    wait_s: float = 0.1,
+    on_round: Callable[[int], None] | None = None,
+) -> None:
+    """Step every runner in turn until ``stop`` is set (or, with ``until_idle``, all caught up).
+
+    Runners share one thread: stages run one batch at a time, so a process never holds two
+    models busy at once and the embedded SQLite files see one writer per process.
+    """
+    busy = True
+    while not stop.stopped:
+        timeout = 0.0 if busy else wait_s / max(1, len(runners))
+        handled = 0
+        for runner in runners:
+            if stop.stopped:
+                break
+            handled += runner.step(timeout)
+        busy = handled > 0
+        if on_round is not None:
+            on_round(handled)
+        if until_idle and not busy and all(runner.lag() == 0 for runner in runners):
+            return

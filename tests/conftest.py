@@ -1,0 +1,42 @@
+"""Shared fixtures: settings in a temporary data dir, and event builders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.config import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    for key in list(__import__("os").environ):
+        if key.startswith("HEMICYCLE_"):
+            monkeypatch.delenv(key)
+    yield Settings(data_dir=tmp_path / "data", partitions=3, retry_backoff_ms=0)
+
+
+def contribution(n: int = 1, **overrides: Any) -> dict[str, Any]:
+    """A valid contribution as a platform would send it."""
+    base: dict[str, Any] = {
+        "id": f"c-{n}",
+        "version": 1,
+        "platform": "decidim-test",
+        "space": "climate",
+        "kind": "proposal",
+        "author": f"u-{n % 7}",
+        "title": None,
+        "body": "We should plant more trees along the river and build safe cycle lanes.",
+        "created_at": (datetime(2026, 11, 20, tzinfo=UTC) + timedelta(minutes=n)).isoformat(),
+        "locale_hint": None,
+        "parent_id": None,
+        "url": None,
+    }
+    base.update(overrides)
+    return base

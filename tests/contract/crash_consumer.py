@@ -1,0 +1,25 @@
+"""Helper process for the crash test: poll a batch, report it, then wait to be SIGKILLed."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from pipeline.bus.embedded import EmbeddedBus
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    bus = EmbeddedBus(Path(spec["path"]), session_timeout_s=spec["session_timeout_s"])
+    consumer = bus.consumer(spec["group"], spec["topics"])
+    records = []
+    while not records:
+        records = consumer.poll(1000, 1.0)
+    print(json.dumps([[r.partition, r.offset] for r in records]), flush=True)
+    time.sleep(600)  # never commits: the parent kills us
+
+
+if __name__ == "__main__":
+    main()

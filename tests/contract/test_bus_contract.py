@@ -1,0 +1,196 @@
+"""The bus contract: every implementation must pass these unchanged."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+
+import pytest
+
+from pipeline.bus.base import Bus, BusConfigError, Consumer, Record, TopicPartition, total_lag
+from tests.conftest import REPO
+
+PARTITIONS = 3
+
+
+@pytest.fixture
+def topic(bus_factory: Callable[[], Bus]) -> str:
+    name = f"test.{uuid.uuid4().hex[:8]}"
+    bus_factory().ensure_topics([name], PARTITIONS)
+    return name
+
+
+def produce(bus: Bus, topic: str, n: int, keys: int = 5) -> list[tuple[str, int]]:
+    producer = bus.producer()
+    sent = []
+    for i in range(n):
+        key = f"k{i % keys}"
+        producer.publish(topic, key, json.dumps({"key": key, "seq": i}).encode(), {"type": "T"})
+        sent.append((key, i))
+    producer.flush()
+    producer.close()
+    return sent
+
+
+def drain(consumer: Consumer, expected: int, timeout_s: float = 30.0) -> list[Record]:
+    got: list[Record] = []
+    deadline = time.monotonic() + timeout_s
+    while len(got) < expected and time.monotonic() < deadline:
+        got.extend(consumer.poll(500, 0.5))
+    return got
+
+
+def test_every_record_is_delivered_once_with_per_key_order(
+    bus_factory: Callable[[], Bus], topic: str
+) -> None:
+    bus = bus_factory()
+    produce(bus, topic, 300)
+    consumer = bus.consumer("g1", [topic])
+    records = drain(consumer, 300)
+    assert len(records) == 300
+    seqs_by_key: dict[str, list[int]] = defaultdict(list)
+    partition_of_key: dict[str, set[int]] = defaultdict(set)
+    for record in records:
+        value = json.loads(record.value)
+        assert record.key == value["key"].encode()
+        assert record.headers["type"] == "T"
+        seqs_by_key[value["key"]].append(value["seq"])
+        partition_of_key[value["key"]].add(record.partition)
+    assert all(seqs == sorted(seqs) for seqs in seqs_by_key.values())
+    assert all(len(parts) == 1 for parts in partition_of_key.values())
+    assert consumer.poll(10, 0.2) == []
+    consumer.close()
+
+
+def test_committed_offsets_are_resumed_by_the_group(
+    bus_factory: Callable[[], Bus], topic: str
+) -> None:
+    bus = bus_factory()
+    produce(bus, topic, 60)
+    first = bus.consumer("g-resume", [topic])
+    records = drain(first, 60)
+    done = records[:20]
+    offsets: dict[TopicPartition, int] = {}
+    for record in done:
+        offsets[record.tp] = max(offsets.get(record.tp, 0), record.offset + 1)
+    first.commit(offsets)
+    first.close()
+    second = bus.consumer("g-resume", [topic])
+    again = drain(second, 60 - len(done))
+    seen = {(r.partition, r.offset) for r in again}
+    committed = {(r.partition, r.offset) for r in done}
+    assert len(again) == 60 - len(done)
+    assert not seen & committed
+    assert total_lag(bus.lag("g-resume", [topic])) == 60 - len(done)
+    second.commit()
+    assert total_lag(bus.lag("g-resume", [topic])) == 0
+    second.close()
+
+
+def test_uncommitted_records_are_redelivered(bus_factory: Callable[[], Bus], topic: str) -> None:
+    bus = bus_factory()
+    produce(bus, topic, 30)
+    first = bus.consumer("g-redeliver", [topic])
+    assert len(drain(first, 30)) == 30
+    first.close()
+    second = bus.consumer("g-redeliver", [topic])
+    assert len(drain(second, 30)) == 30
+    second.close()
+
+
+def test_groups_are_independent(bus_factory: Callable[[], Bus], topic: str) -> None:
+    bus = bus_factory()
+    produce(bus, topic, 40)
+    a, b = bus.consumer("ga", [topic]), bus.consumer("gb", [topic])
+    assert len(drain(a, 40)) == 40
+    assert len(drain(b, 40)) == 40
+    a.commit()
+    assert total_lag(bus.lag("ga", [topic])) == 0
+    assert total_lag(bus.lag("gb", [topic])) == 40
+    a.close()
+    b.close()
+
+
+def test_two_members_split_the_partitions(bus_factory: Callable[[], Bus], topic: str) -> None:
+    bus = bus_factory()
+    produce(bus, topic, 90, keys=30)
+    a = bus.consumer("g-split", [topic])
+    b = bus_factory().consumer("g-split", [topic])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        a.poll(1, 0.1)
+        b.poll(1, 0.1)
+        owned_a, owned_b = a.assignment(), b.assignment()
+        if owned_a and owned_b and not owned_a & owned_b and len(owned_a | owned_b) == PARTITIONS:
+            break
+    else:
+        pytest.fail(f"partitions not split: {a.assignment()} / {b.assignment()}")
+    a.close()
+    b.close()
+
+
+def test_lag_counts_high_watermarks(bus_factory: Callable[[], Bus], topic: str) -> None:
+    bus = bus_factory()
+    assert total_lag(bus.lag("g-lag", [topic])) == 0
+    produce(bus, topic, 25)
+    lags = bus.lag("g-lag", [topic])
+    assert {lag.partition for lag in lags} == set(range(PARTITIONS))
+    assert sum(lag.high_watermark for lag in lags) == 25
+    assert total_lag(lags) == 25
+    assert bus.topic_counts()[topic] == 25
+
+
+def test_unflushed_records_are_not_visible(bus_factory: Callable[[], Bus], topic: str) -> None:
+    bus = bus_factory()
+    producer = bus.producer()
+    producer.publish(topic, "k", b"{}")
+    consumer = bus.consumer("g-flush", [topic])
+    assert consumer.poll(10, 0.2) == []
+    producer.flush()
+    assert len(drain(consumer, 1)) == 1
+    consumer.close()
+    producer.close()
+
+
+def test_unknown_topic_is_a_config_error(bus_factory: Callable[[], Bus]) -> None:
+    with pytest.raises(BusConfigError):
+        bus_factory().consumer("g", ["no.such.topic"])
+
+
+def test_ensure_topics_is_idempotent(bus_factory: Callable[[], Bus], topic: str) -> None:
+    bus = bus_factory()
+    bus.ensure_topics([topic], PARTITIONS)
+    produce(bus, topic, 3)
+    bus.ensure_topics([topic], PARTITIONS)
+    assert bus.topic_counts()[topic] == 3
+
+
+def test_records_polled_by_a_killed_process_are_redelivered(
+    bus_factory: Callable[[], Bus], topic: str
+) -> None:
+    bus = bus_factory()
+    produce(bus, topic, 50)
+    spec = dict(bus_factory.crash_spec, group="g-crash", topics=[topic])  # type: ignore[attr-defined]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.contract.crash_consumer", json.dumps(spec)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        polled = json.loads(proc.stdout.readline())  # type: ignore[union-attr]
+        assert polled, "the crashing consumer polled nothing"
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    survivor = bus.consumer("g-crash", [topic])
+    records = drain(survivor, 50)
+    assert {(r.partition, r.offset) for r in records} >= {tuple(p) for p in polled}
+    assert len(records) == 50
+    survivor.close()
