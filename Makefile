@@ -1,0 +1,31 @@
+# Quick start: `make demo` runs the product on its embedded default; `make test` runs the tests.
+# Both create .venv and install what they need on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hemicycle demo
+
+test: $(STAMP)
+	$(BIN)/ruff check pipeline moderator_ui tests benchmarks
+	$(BIN)/ruff format --check pipeline moderator_ui tests benchmarks
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	taskset -c 0 $(BIN)/python benchmarks/langid.py
+
+clean:
+	rm -rf $(VENV) .hemicycle .pytest_cache .ruff_cache

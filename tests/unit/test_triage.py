@@ -1,0 +1,76 @@
+"""Triage applies LanguageIdentified idempotently to the real embedded store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.schemas import ContributionSubmitted, LanguageIdentified, LanguageResult
+from pipeline.store.base import SaveResult
+from pipeline.store.embedded import EmbeddedStore
+from pipeline.workers.triage import TriageStage
+from tests.conftest import contribution
+
+
+def identified(version: int = 1, lang: str | None = "en", **overrides: Any) -> LanguageIdentified:
+    source = ContributionSubmitted(contribution=contribution(1, version=version, **overrides))
+    return source.derive(
+        LanguageIdentified,
+        producer="langid",
+        contribution=source.contribution,
+        language=LanguageResult(lang=lang, confidence=0.9, reliable=lang is not None, method="t"),
+        detector="t",
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> EmbeddedStore:
+    return EmbeddedStore(tmp_path / "store.sqlite3")
+
+
+def test_items_land_in_needs_review_with_their_language(store: EmbeddedStore) -> None:
+    TriageStage(store).process([identified(lang="pl")])
+    item = store.get("decidim-test:c-1")
+    assert item is not None
+    assert (item.state, item.language_code, item.version) == ("needs_review", "pl", 1)
+
+
+def test_the_same_event_twice_changes_nothing(store: EmbeddedStore) -> None:
+    triage = TriageStage(store)
+    event = identified()
+    assert triage.apply(event) is SaveResult.SAVED
+    before = store.get("decidim-test:c-1")
+    assert triage.apply(event) is SaveResult.DUPLICATE
+    assert store.get("decidim-test:c-1") == before
+
+
+def test_an_older_version_never_overwrites_a_newer_one(store: EmbeddedStore) -> None:
+    triage = TriageStage(store)
+    triage.apply(identified(version=2, body="Second version of the text.", lang="de"))
+    triage.apply(identified(version=1, body="First version.", lang="en"))
+    item = store.get("decidim-test:c-1")
+    assert item is not None
+    assert (item.version, item.language_code) == (2, "de")
+    assert item.contribution.body == "Second version of the text."
+
+
+def test_a_new_version_reopens_a_decided_item(store: EmbeddedStore) -> None:
+    triage = TriageStage(store)
+    triage.apply(identified(version=1))
+    decided = store.get("decidim-test:c-1")
+    assert decided is not None
+    store.save(decided.model_copy(update={"state": "approved"}), event_id="human", expected_revision=1)
+    triage.apply(identified(version=1, lang="en"))  # re-identification of the same version
+    assert store.get("decidim-test:c-1").state == "approved"  # type: ignore[union-attr]
+    triage.apply(identified(version=2, body="Edited after approval."))
+    item = store.get("decidim-test:c-1")
+    assert item is not None
+    assert (item.state, item.version) == ("needs_review", 2)
+
+
+def test_unknown_language_still_reaches_the_queue(store: EmbeddedStore) -> None:
+    TriageStage(store).process([identified(lang=None)])
+    item = store.get("decidim-test:c-1")
+    assert item is not None and item.state == "needs_review" and item.language_code is None
