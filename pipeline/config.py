@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -71,15 +71,36 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         Path(".hemicycle"), description="Where embedded bus, store and models live."
     )
-    bus: Literal["embedded"] = Field("embedded", description="Event bus implementation.")
-    store: Literal["embedded"] = Field("embedded", description="Queue store implementation.")
+    bus: Literal["embedded", "kafka"] = Field("embedded", description="Event bus implementation.")
+    store: Literal["embedded", "redis"] = Field(
+        "embedded", description="Queue store implementation."
+    )
     kafka_bootstrap_servers: str = Field(
         "localhost:9092", description="Kafka brokers, comma-separated."
     )
+    kafka_replication_factor: int = Field(1, ge=1, le=16, description="Replicas of created topics.")
+    kafka_session_timeout_ms: int = Field(
+        10_000, ge=1_000, description="Consumer group session timeout."
+    )
+    kafka_heartbeat_interval_ms: int = Field(3_000, ge=100, description="Consumer heartbeat.")
+    kafka_max_poll_interval_ms: int = Field(
+        300_000, ge=1_000, description="Longest batch before a consumer is considered stuck."
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="Kafka security protocol."
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="SASL mechanism, with the SASL protocols."
+    )
+    kafka_sasl_username: str | None = Field(None, description="SASL user name.")
+    kafka_sasl_password: SecretStr | None = Field(None, description="SASL password (masked).")
     redis_url: SecretStr = Field(
         SecretStr("redis://localhost:6379/0"), description="Redis URL (password masked in output)."
     )
-    topic_prefix: str = Field("hemicycle.", description="Prefix of every topic name.")
+    redis_key_prefix: str = Field("hemicycle:", description="Prefix of every Redis key.")
+    topic_prefix: str = Field(
+        "hemicycle.", pattern=r"^[A-Za-z0-9._-]*$", description="Prefix of every topic name."
+    )
     partitions: int = Field(6, ge=1, le=1024, description="Partitions per topic, created at start.")
     target_languages: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(EU_LANGUAGES),
@@ -142,6 +163,24 @@ class Settings(BaseSettings):
         """Physical topic name for a logical one (see :data:`TOPICS`)."""
         return self.topic_prefix + TOPICS[logical]
 
+    @model_validator(mode="after")
+    def _check_timeouts(self) -> Settings:
+        if self.kafka_heartbeat_interval_ms * 3 > self.kafka_session_timeout_ms:
+            raise ValueError(
+                "kafka_heartbeat_interval_ms must be at most a third of kafka_session_timeout_ms"
+            )
+        return self
+
+    def kafka_security(self) -> dict[str, Any]:
+        """kafka-python client options for the configured security protocol."""
+        options: dict[str, Any] = {"security_protocol": self.kafka_security_protocol}
+        if self.kafka_sasl_mechanism:
+            options["sasl_mechanism"] = self.kafka_sasl_mechanism
+            options["sasl_plain_username"] = self.kafka_sasl_username
+            if self.kafka_sasl_password is not None:
+                options["sasl_plain_password"] = self.kafka_sasl_password.get_secret_value()
+        return options
+
     def topic_of(self, event_type: str) -> str:
         """Physical topic where events of ``event_type`` are published."""
         return self.topic(EVENT_TOPICS[event_type])
@@ -162,7 +201,8 @@ class Settings(BaseSettings):
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, SecretStr):
-                value = _mask_url(value.get_secret_value())
+                secret = value.get_secret_value()
+                value = _mask_url(secret) if "url" in name else ("****" if secret else "")
             elif isinstance(value, Path):
                 value = str(value)
             out[name] = value
@@ -202,11 +242,15 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
 def describe_settings_error(exc: ValidationError) -> str:
     lines = ["invalid configuration:"]
     for err in exc.errors():
-        field = str(err["loc"][0]) if err["loc"] else "?"
-        key = ENV_PREFIX + field.upper()
-        shown = err.get("input")
         detail = err["msg"].removeprefix("Value error, ")
+        if not err["loc"]:
+            lines.append(f"  {detail}")
+            continue
+        field = str(err["loc"][0])
+        key = ENV_PREFIX + field.upper()
         if err["type"] == "extra_forbidden":
             detail = "unknown setting"
-        lines.append(f"  {key} ({field} in TOML): {detail} (got {shown!r})")
+        secret = "password" in field or "url" in field
+        shown = "" if secret else f" (got {err.get('input')!r})"
+        lines.append(f"  {key} ({field} in TOML): {detail}{shown}")
     return "\n".join(lines)

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from pipeline.bus.base import Bus, total_lag
-from pipeline.config import Settings
+from pipeline.config import TOPICS, Settings
 from pipeline.schemas import DeadLetter
 from pipeline.store.base import QueueStore
 from pipeline.workers import WORKER_NAMES, stage_class
@@ -15,7 +15,7 @@ from pipeline.workers import WORKER_NAMES, stage_class
 def collect_status(
     bus: Bus, store: QueueStore, settings: Settings, *, recent: int = 5
 ) -> dict[str, Any]:
-    counts = bus.topic_counts()
+    counts = bus.topic_counts([settings.topic(name) for name in TOPICS])
     workers = {}
     for name in WORKER_NAMES:
         topics = [settings.topic(t) for t in stage_class(name).inputs]

@@ -10,8 +10,23 @@ from typing import Any
 import pytest
 
 from pipeline.config import Settings
+from tests.services import RedisServer, Tansu
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tansu(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tansu]:
+    broker = Tansu(tmp_path_factory.mktemp("tansu"))
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture

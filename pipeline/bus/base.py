@@ -96,7 +96,12 @@ class Producer(ABC):
 class Consumer(ABC):
     @abstractmethod
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
-        """Return up to ``max_records`` records, waiting at most ``timeout_s`` for the first."""
+        """Return up to ``max_records`` records, waiting at most ``timeout_s`` for the first.
+
+        Calling ``poll`` again declares the records returned before as processed: if the
+        group rebalances during this call, their offsets are committed before the partitions
+        move to another member (commit on revocation).
+        """
 
     @abstractmethod
     def commit(self, offsets: Mapping[TopicPartition, int] | None = None) -> None:
@@ -125,8 +130,8 @@ class Bus(ABC):
     def consumer(self, group: str, topics: Sequence[str]) -> Consumer: ...
 
     @abstractmethod
-    def topic_counts(self) -> dict[str, int]:
-        """Records ever published per topic (sum of high watermarks)."""
+    def topic_counts(self, topics: Sequence[str] | None = None) -> dict[str, int]:
+        """Records ever published per topic (sum of high watermarks); default: every topic."""
 
     @abstractmethod
     def lag(self, group: str, topics: Sequence[str]) -> list[PartitionLag]: ...

@@ -96,13 +96,13 @@ class EmbeddedBus(Bus):
             raise BusConfigError(f"unknown topic(s): {', '.join(missing)}")
         return EmbeddedConsumer(self.path, group, topics, self.session_timeout_s)
 
-    def topic_counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(self.partitions(), 0)
+    def topic_counts(self, topics: Sequence[str] | None = None) -> dict[str, int]:
+        counts = dict.fromkeys(self.partitions() if topics is None else topics, 0)
         rows = self._db.execute(
             "SELECT topic, SUM(hw) FROM (SELECT topic, MAX(offset) + 1 AS hw FROM records "
             "GROUP BY topic, partition) GROUP BY topic"
         ).fetchall()
-        counts.update(rows)
+        counts.update((topic, n) for topic, n in rows if topic in counts)
         return counts
 
     def lag(self, group: str, topics: Sequence[str]) -> list[PartitionLag]:
@@ -269,7 +269,10 @@ class EmbeddedConsumer(Consumer):
         every = [TopicPartition(name, p) for name, count in topics for p in range(count)]
         index, size = members.index(self.member_id), len(members)
         mine = {tp for i, tp in enumerate(every) if i % size == index}
-        for tp in set(self._positions) - mine:
+        revoked = set(self._positions) - mine
+        if revoked:  # commit on revocation: what was handed out before this poll is processed
+            self.commit({tp: self._positions[tp] for tp in revoked})
+        for tp in revoked:
             del self._positions[tp]
         for tp in mine - set(self._positions):
             self._positions[tp] = self._committed(tp)

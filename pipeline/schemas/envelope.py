@@ -10,6 +10,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 
+# Namespace of derived event ids (uuid5): reprocessing an input yields the same output ids.
+DERIVED_NAMESPACE = uuid.UUID("5d1c7f3e-2b0e-4c47-9a53-6f0f6c8e9b21")
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -42,10 +45,19 @@ class Envelope(BaseModel):
     contribution_version: int = Field(ge=1)
     trace: Trace = Field(default_factory=Trace)
 
-    def derive(self, event_type: type[Self] | Any, *, producer: str, **fields: Any) -> Any:
-        """A new event caused by this one: same contribution and trace, new ``event_id``."""
+    def derive(
+        self, event_type: type[Self] | Any, *, producer: str, part: str = "", **fields: Any
+    ) -> Any:
+        """A new event caused by this one: same contribution and trace.
+
+        Its ``event_id`` is derived from this event's id, the producer, the output type and
+        ``part`` (for stages emitting several events of one type per input), so processing the
+        same input again after a crash yields the *same* ids and consumers can drop the repeat.
+        """
         fields.setdefault("contribution_id", self.contribution_id)
         fields.setdefault("contribution_version", self.contribution_version)
+        name = f"{self.event_id}/{producer}/{event_type.__name__}/{part}"
+        fields.setdefault("event_id", uuid.uuid5(DERIVED_NAMESPACE, name))
         trace = Trace(
             trace_id=self.trace.trace_id, causation_id=str(self.event_id), producer=producer
         )

@@ -14,6 +14,12 @@ __all__ = ["QueueStore", "SaveResult", "StoreError", "open_store"]
 
 def open_store(settings: Settings) -> QueueStore:
     """The store named by ``HEMICYCLE_STORE``."""
+    if settings.store == "redis":
+        from pipeline.store.redis import RedisStore
+
+        return RedisStore(
+            settings.redis_url.get_secret_value(), key_prefix=settings.redis_key_prefix
+        )
     from pipeline.store.embedded import EmbeddedStore
 
     return EmbeddedStore(settings.data_dir / "store.sqlite3")

@@ -73,7 +73,33 @@ class QueueStore(ABC):
 
     @abstractmethod
     def clear(self) -> None:
-        """Remove every item and applied-event record (before a rebuild)."""
+        """Remove every item, applied-event record and lease (before a rebuild).
+
+        The cache is kept: it holds derived results (translations) that stay valid.
+        """
+
+    # Leases: a moderator's claim on an item, expiring after inactivity.
+
+    @abstractmethod
+    def claim(self, contribution_id: str, holder: str, ttl_s: float) -> str:
+        """Take or renew the lease; return the holder afterwards (``holder`` if granted)."""
+
+    @abstractmethod
+    def release(self, contribution_id: str, holder: str) -> bool:
+        """Drop the lease if ``holder`` has it; True if it was dropped."""
+
+    @abstractmethod
+    def lease_holder(self, contribution_id: str) -> str | None: ...
+
+    # Cache: namespaced key/value (e.g. translations of identical segments).
+
+    @abstractmethod
+    def cache_get(self, namespace: str, key: str) -> str | None: ...
+
+    @abstractmethod
+    def cache_set(
+        self, namespace: str, key: str, value: str, ttl_s: float | None = None
+    ) -> None: ...
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

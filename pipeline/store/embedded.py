@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,19 +17,27 @@ CREATE TABLE IF NOT EXISTS items (
     state TEXT NOT NULL,
     priority REAL NOT NULL,
     language TEXT,
-    created_at TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
     revision INTEGER NOT NULL,
     doc TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS items_by_priority ON items (state, priority DESC, created_at);
-CREATE INDEX IF NOT EXISTS items_by_age ON items (state, created_at);
+CREATE INDEX IF NOT EXISTS items_by_priority ON items (state, priority DESC, created_ms);
+CREATE INDEX IF NOT EXISTS items_by_age ON items (state, created_ms);
 CREATE INDEX IF NOT EXISTS items_by_language ON items (state, language, priority DESC);
 CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS leases (
+    contribution_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cache (
+    namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at REAL,
+    PRIMARY KEY (namespace, key)
+);
 """
 
 _ORDER_SQL = {
-    "priority": "priority DESC, created_at, contribution_id",
-    "oldest": "created_at, contribution_id",
+    # Ties on priority and age: contribution id descending (as the Redis store orders them).
+    "priority": "priority DESC, created_ms, contribution_id DESC",
+    "oldest": "created_ms, contribution_id",
 }
 
 
@@ -71,14 +80,14 @@ class EmbeddedStore(QueueStore):
                 stored = item.model_copy(update={"revision": expected_revision + 1})
                 db.execute(
                     "INSERT OR REPLACE INTO items "
-                    "(contribution_id, state, priority, language, created_at, revision, doc) "
+                    "(contribution_id, state, priority, language, created_ms, revision, doc) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
                         stored.contribution_id,
                         stored.state,
                         stored.priority,
                         stored.language_code,
-                        stored.contribution.created_at.isoformat(),
+                        int(stored.contribution.created_at.timestamp() * 1000),
                         stored.revision,
                         stored.model_dump_json(),
                     ),
@@ -141,7 +150,52 @@ class EmbeddedStore(QueueStore):
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("DELETE FROM items")
             self._db.execute("DELETE FROM applied_events")
+            self._db.execute("DELETE FROM leases")
             self._db.execute("COMMIT")
+
+    def claim(self, contribution_id: str, holder: str, ttl_s: float) -> str:
+        now = time.time()
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO leases (contribution_id, holder, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (contribution_id) DO UPDATE SET holder = excluded.holder, "
+                "expires_at = excluded.expires_at WHERE leases.holder = excluded.holder "
+                "OR leases.expires_at <= ?",
+                (contribution_id, holder, now + ttl_s, now),
+            )
+        return self.lease_holder(contribution_id) or holder
+
+    def release(self, contribution_id: str, holder: str) -> bool:
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM leases WHERE contribution_id = ? AND holder = ? AND expires_at > ?",
+                (contribution_id, holder, time.time()),
+            )
+        return cur.rowcount == 1
+
+    def lease_holder(self, contribution_id: str) -> str | None:
+        row = self._db.execute(
+            "SELECT holder FROM leases WHERE contribution_id = ? AND expires_at > ?",
+            (contribution_id, time.time()),
+        ).fetchone()
+        return row[0] if row else None
+
+    def cache_get(self, namespace: str, key: str) -> str | None:
+        row = self._db.execute(
+            "SELECT value FROM cache WHERE namespace = ? AND key = ? "
+            "AND (expires_at IS NULL OR expires_at > ?)",
+            (namespace, key, time.time()),
+        ).fetchone()
+        return row[0] if row else None
+
+    def cache_set(self, namespace: str, key: str, value: str, ttl_s: float | None = None) -> None:
+        expires = None if ttl_s is None else time.time() + ttl_s
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO cache (namespace, key, value, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (namespace, key, value, expires),
+            )
 
     def close(self) -> None:
         self._db.close()

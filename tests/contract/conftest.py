@@ -1,7 +1,9 @@
 """Backends under contract. Each implementation registers a factory here.
 
-A factory fixture returns ``open()`` callables that connect to *one* shared backend instance,
-so tests can open several producers/consumers (or processes) against the same log or store.
+A bus factory returns ``open()`` callables that connect to *one* shared backend instance, so
+tests can open several producers/consumers (or processes) against the same log. The Kafka
+variant runs against a real Kafka-protocol broker (Tansu), the Redis variant against a real
+``redis-server``; each test gets its own topics or key prefix.
 """
 
 from __future__ import annotations
@@ -14,34 +16,63 @@ import pytest
 
 from pipeline.bus.base import Bus
 from pipeline.bus.embedded import EmbeddedBus
+from pipeline.bus.kafka import KafkaBus
 from pipeline.store.base import QueueStore
 from pipeline.store.embedded import EmbeddedStore
+from pipeline.store.redis import RedisStore
 
-BUS_SESSION_TIMEOUT_S = 1.5
+# Short group timeouts: Tansu waits about half the session timeout on every (re)join.
+SESSION_TIMEOUT_MS = 6_000
+HEARTBEAT_MS = 1_000
 
 
-@pytest.fixture(params=["embedded"])
+@pytest.fixture(params=["embedded", "kafka"])
 def bus_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Bus]]:
     opened: list[Bus] = []
-    path = tmp_path / f"bus-{uuid.uuid4().hex}.sqlite3"
+    if request.param == "embedded":
+        path = tmp_path / "bus.sqlite3"
+        spec = {
+            "kind": "embedded",
+            "path": str(path),
+            "session_timeout_s": SESSION_TIMEOUT_MS / 1000,
+        }
+
+        def make() -> Bus:
+            return EmbeddedBus(path, session_timeout_s=SESSION_TIMEOUT_MS / 1000)
+    else:
+        broker = request.getfixturevalue("tansu")
+        spec = {
+            "kind": "kafka",
+            "bootstrap": broker.bootstrap,
+            "session_timeout_ms": SESSION_TIMEOUT_MS,
+            "heartbeat_ms": HEARTBEAT_MS,
+        }
+
+        def make() -> Bus:
+            return KafkaBus(
+                broker.bootstrap,
+                session_timeout_ms=SESSION_TIMEOUT_MS,
+                heartbeat_interval_ms=HEARTBEAT_MS,
+            )
 
     def open_bus() -> Bus:
-        bus = EmbeddedBus(path, session_timeout_s=BUS_SESSION_TIMEOUT_S)
+        bus = make()
         opened.append(bus)
         return bus
 
-    open_bus.crash_spec = {
-        "kind": "embedded",
-        "path": str(path),  # type: ignore[attr-defined]
-        "session_timeout_s": BUS_SESSION_TIMEOUT_S,
-    }
+    open_bus.crash_spec = spec  # type: ignore[attr-defined]
     yield open_bus
     for bus in opened:
         bus.close()
 
 
-@pytest.fixture(params=["embedded"])
+@pytest.fixture(params=["embedded", "redis"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[QueueStore]:
-    backend = EmbeddedStore(tmp_path / "store.sqlite3")
+    backend: QueueStore
+    if request.param == "embedded":
+        backend = EmbeddedStore(tmp_path / "store.sqlite3")
+    else:
+        server = request.getfixturevalue("redis_server")
+        backend = RedisStore(server.url, key_prefix=f"test-{uuid.uuid4().hex[:8]}:")
     yield backend
     backend.close()

@@ -7,13 +7,26 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.bus.embedded import EmbeddedBus
+from pipeline.bus.base import Bus
+
+
+def open_bus(spec: dict) -> Bus:
+    if spec["kind"] == "kafka":
+        from pipeline.bus.kafka import KafkaBus
+
+        return KafkaBus(
+            spec["bootstrap"],
+            session_timeout_ms=spec["session_timeout_ms"],
+            heartbeat_interval_ms=spec["heartbeat_ms"],
+        )
+    from pipeline.bus.embedded import EmbeddedBus
+
+    return EmbeddedBus(Path(spec["path"]), session_timeout_s=spec["session_timeout_s"])
 
 
 def main() -> None:
     spec = json.loads(sys.argv[1])
-    bus = EmbeddedBus(Path(spec["path"]), session_timeout_s=spec["session_timeout_s"])
-    consumer = bus.consumer(spec["group"], spec["topics"])
+    consumer = open_bus(spec).consumer(spec["group"], spec["topics"])
     records = []
     while not records:
         records = consumer.poll(1000, 1.0)

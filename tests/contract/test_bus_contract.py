@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -118,21 +119,40 @@ def test_groups_are_independent(bus_factory: Callable[[], Bus], topic: str) -> N
 
 
 def test_two_members_split_the_partitions(bus_factory: Callable[[], Bus], topic: str) -> None:
+    """Members poll concurrently (as separate worker processes do) and share the partitions."""
     bus = bus_factory()
     produce(bus, topic, 90, keys=30)
-    a = bus.consumer("g-split", [topic])
-    b = bus_factory().consumer("g-split", [topic])
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        a.poll(1, 0.1)
-        b.poll(1, 0.1)
-        owned_a, owned_b = a.assignment(), b.assignment()
-        if owned_a and owned_b and not owned_a & owned_b and len(owned_a | owned_b) == PARTITIONS:
-            break
-    else:
-        pytest.fail(f"partitions not split: {a.assignment()} / {b.assignment()}")
-    a.close()
-    b.close()
+    members = [bus.consumer("g-split", [topic]), bus_factory().consumer("g-split", [topic])]
+    stop = threading.Event()
+
+    def keep_polling(consumer: Consumer) -> None:
+        while not stop.is_set():
+            consumer.poll(10, 0.2)
+            consumer.commit()
+
+    threads = [threading.Thread(target=keep_polling, args=(m,)) for m in members]
+    for thread in threads:
+        thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            owned_a, owned_b = (m.assignment() for m in members)
+            if (
+                owned_a
+                and owned_b
+                and not owned_a & owned_b
+                and len(owned_a | owned_b) == PARTITIONS
+            ):
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"partitions not split: {[m.assignment() for m in members]}")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    for member in members:
+        member.close()
 
 
 def test_lag_counts_high_watermarks(bus_factory: Callable[[], Bus], topic: str) -> None:

@@ -54,7 +54,9 @@ class EchoStage(Stage):
                     LanguageIdentified,
                     producer=self.name,
                     contribution=event.contribution,
-                    language=LanguageResult(lang="en", confidence=1.0, reliable=True, method="echo"),
+                    language=LanguageResult(
+                        lang="en", confidence=1.0, reliable=True, method="echo"
+                    ),
                     detector="echo",
                 )
             )
@@ -133,7 +135,8 @@ def test_a_poison_event_is_retried_then_dead_lettered_alone(
     runner = Runner(stage, bus, settings)
     run_all(runner)
     assert {o.contribution_id for o in read(bus, settings, "identified")} == {
-        "decidim-test:c-1", "decidim-test:c-3"
+        "decidim-test:c-1",
+        "decidim-test:c-3",
     }
     (letter,) = read(bus, settings, "deadletter")
     assert letter.error_type == "processing_failed"
@@ -199,10 +202,13 @@ def test_a_crash_before_commit_replays_the_batch(bus: EmbeddedBus, settings: Set
     outputs = read(bus, settings, "identified")
     assert len(outputs) == 10  # published twice (at-least-once) …
     assert len({o.contribution_id for o in outputs}) == 5  # … for the same five inputs
+    assert len({o.event_id for o in outputs}) == 5  # with the same ids, so consumers dedupe
     replay.close()
 
 
-def test_stop_flag_ends_the_loop_after_the_current_batch(bus: EmbeddedBus, settings: Settings) -> None:
+def test_stop_flag_ends_the_loop_after_the_current_batch(
+    bus: EmbeddedBus, settings: Settings
+) -> None:
     publish_raw(bus, settings, [submitted(n) for n in range(30)])
     runner = Runner(EchoStage(), bus, settings.model_copy(update={"batch_max_events": 10}))
     stop = StopFlag()

@@ -36,6 +36,23 @@ def test_every_event_type_round_trips_through_json() -> None:
     assert derived.trace.trace_id == event.trace.trace_id
     assert derived.trace.causation_id == str(event.event_id)
     assert derived.contribution_id == "decidim-test:c-1"
+    again = event.derive(
+        LanguageIdentified,
+        producer="langid",
+        contribution=event.contribution,
+        language=LanguageResult(lang="de", confidence=0.5, reliable=False, method="fasttext"),
+        detector="fasttext-lid.176",
+    )
+    assert again.event_id == derived.event_id  # reprocessing yields the same id
+    other = event.derive(
+        LanguageIdentified,
+        producer="langid",
+        part="x",
+        contribution=event.contribution,
+        language=again.language,
+        detector="d",
+    )
+    assert other.event_id != derived.event_id
     assert set(EVENT_TYPES) == {
         "ContributionSubmitted",
         "LanguageIdentified",

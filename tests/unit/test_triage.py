@@ -61,7 +61,9 @@ def test_a_new_version_reopens_a_decided_item(store: EmbeddedStore) -> None:
     triage.apply(identified(version=1))
     decided = store.get("decidim-test:c-1")
     assert decided is not None
-    store.save(decided.model_copy(update={"state": "approved"}), event_id="human", expected_revision=1)
+    store.save(
+        decided.model_copy(update={"state": "approved"}), event_id="human", expected_revision=1
+    )
     triage.apply(identified(version=1, lang="en"))  # re-identification of the same version
     assert store.get("decidim-test:c-1").state == "approved"  # type: ignore[union-attr]
     triage.apply(identified(version=2, body="Edited after approval."))

@@ -1,0 +1,363 @@
+"""The Kafka bus (kafka-python): the production transport.
+
+* Producer: ``acks=all``, idempotence, zstd, key = contribution id; :meth:`flush` raises if any
+  record was not acknowledged.
+* Consumers: groups with manual commit only; on partition revocation the offsets handed out
+  before the current poll are committed (the runner has processed and flushed them by then).
+* Lag and counts use the high watermark reported by fetch responses (``highwater()``), never
+  ``end_offsets()``, which some Kafka-protocol brokers answer wrongly.
+* Wire format: JSON value, UTF-8 key, headers ``type``, ``schema_version``, ``event_id``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import TopicPartition as KafkaTP
+from kafka.admin import NewTopic
+from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
+from kafka.errors import CommitFailedError, KafkaError, KafkaTimeoutError
+from kafka.structs import OffsetAndMetadata
+
+from pipeline.bus.base import (
+    Bus,
+    BusConfigError,
+    BusError,
+    BusUnavailable,
+    Consumer,
+    PartitionLag,
+    Producer,
+    Record,
+    TopicPartition,
+    as_key,
+)
+from pipeline.logs import get_logger
+
+log = get_logger("kafka")
+
+_TOPIC_EXISTS = 36
+
+
+def _kafka_call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except KafkaTimeoutError as exc:
+        raise BusUnavailable(f"{what}: Kafka unreachable or slow ({exc})") from exc
+    except KafkaError as exc:
+        if getattr(exc, "retriable", False):
+            raise BusUnavailable(f"{what}: {exc!r}") from exc
+        raise BusError(f"{what}: {exc!r}") from exc
+
+
+class KafkaBus(Bus):
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        replication_factor: int = 1,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 3_000,
+        max_poll_interval_ms: int = 300_000,
+        client_id: str = "hemicycle",
+        security: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.replication_factor = replication_factor
+        self.common: dict[str, Any] = {
+            "bootstrap_servers": [s.strip() for s in bootstrap_servers.split(",") if s.strip()],
+            "client_id": client_id,
+            **(security or {}),
+        }
+        self.consumer_config: dict[str, Any] = {
+            "session_timeout_ms": session_timeout_ms,
+            "heartbeat_interval_ms": heartbeat_interval_ms,
+            "max_poll_interval_ms": max_poll_interval_ms,
+        }
+        self._admin: KafkaAdminClient | None = None
+        self._reader: KafkaConsumer | None = None
+
+    @property
+    def admin(self) -> KafkaAdminClient:
+        if self._admin is None:
+            self._admin = _kafka_call("connect admin", KafkaAdminClient, **self.common)
+        return self._admin
+
+    def ensure_topics(self, topics: Iterable[str], partitions: int) -> None:
+        wanted = list(dict.fromkeys(topics))
+        existing = set(_kafka_call("list topics", self.admin.list_topics))
+        missing = [t for t in wanted if t not in existing]
+        if missing:
+            result = _kafka_call(
+                "create topics",
+                self.admin.create_topics,
+                [NewTopic(t, partitions, self.replication_factor) for t in missing],
+                raise_errors=False,
+            )
+            for topic in result.get("topics", []) if isinstance(result, dict) else []:
+                code = topic.get("error_code", 0)
+                if code not in (0, _TOPIC_EXISTS):
+                    raise BusConfigError(
+                        f"cannot create topic {topic.get('name')}: {topic.get('error_message')}"
+                    )
+            log.info("created topics", extra={"topics": missing, "partitions": partitions})
+        self._wait_for_metadata(wanted)
+
+    def _wait_for_metadata(self, topics: Sequence[str], timeout_s: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        reader = self.reader
+        while time.monotonic() < deadline:
+            known = _kafka_call("list topics", reader.topics)
+            if all(t in known and reader.partitions_for_topic(t) for t in topics):
+                return
+            time.sleep(0.1)
+        raise BusUnavailable(f"topics not visible after {timeout_s:.0f} s: {', '.join(topics)}")
+
+    @property
+    def reader(self) -> KafkaConsumer:
+        """A group-less consumer for admin reads: small fetches, manual assignment."""
+        if self._reader is None:
+            self._reader = _kafka_call(
+                "connect reader",
+                KafkaConsumer,
+                enable_auto_commit=False,
+                max_partition_fetch_bytes=1024 * 1024,
+                **self.common,
+            )
+        return self._reader
+
+    def partitions_of(self, topic: str) -> list[int]:
+        parts = self.reader.partitions_for_topic(topic)
+        if parts is None:
+            _kafka_call("metadata", self.reader.topics)
+            parts = self.reader.partitions_for_topic(topic)
+        return sorted(parts or ())
+
+    def producer(self) -> KafkaProducerAdapter:
+        return KafkaProducerAdapter(self.common)
+
+    def consumer(self, group: str, topics: Sequence[str]) -> KafkaConsumerAdapter:
+        missing = [t for t in topics if not self.partitions_of(t)]
+        if missing:
+            raise BusConfigError(f"unknown topic(s): {', '.join(missing)}")
+        return KafkaConsumerAdapter(group, topics, {**self.common, **self.consumer_config})
+
+    def high_watermarks(self, topics: Sequence[str], timeout_s: float = 10.0) -> dict[KafkaTP, int]:
+        """High watermark of every partition, as reported by a fetch from its leader."""
+        tps = [KafkaTP(t, p) for t in topics for p in self.partitions_of(t)]
+        if not tps:
+            return {}
+        reader = self.reader
+        reader.assign([])  # forget high watermarks seen before: only fresh fetches count
+        reader.assign(tps)
+        for tp in tps:
+            reader.seek(tp, 0)
+        deadline = time.monotonic() + timeout_s
+        marks: dict[KafkaTP, int] = {}
+        while time.monotonic() < deadline:
+            _kafka_call("fetch", reader.poll, timeout_ms=200, max_records=1, update_offsets=False)
+            marks = {tp: hw for tp in tps if (hw := reader.highwater(tp)) is not None}
+            if len(marks) == len(tps):
+                return marks
+        raise BusUnavailable(f"no high watermark for {sorted(set(tps) - set(marks))}")
+
+    def topic_counts(self, topics: Sequence[str] | None = None) -> dict[str, int]:
+        names = (
+            list(topics)
+            if topics is not None
+            else [
+                t for t in _kafka_call("list topics", self.reader.topics) if not t.startswith("__")
+            ]
+        )
+        counts = dict.fromkeys(names, 0)
+        for tp, mark in self.high_watermarks(names).items():
+            counts[tp.topic] += mark
+        return counts
+
+    def lag(self, group: str, topics: Sequence[str]) -> list[PartitionLag]:
+        marks = self.high_watermarks(topics)
+        committed = _kafka_call("list group offsets", self.admin.list_group_offsets, group)
+        offsets = committed.get(group, committed) if isinstance(committed, dict) else {}
+        out = []
+        for tp, mark in sorted(marks.items()):
+            meta = offsets.get(tp)
+            done = meta.offset if meta is not None and meta.offset >= 0 else 0
+            out.append(PartitionLag(tp.topic, tp.partition, done, mark))
+        return out
+
+    def read(
+        self, topic: str, *, from_start: bool = True, limit: int | None = None
+    ) -> list[Record]:
+        marks = {tp: hw for tp, hw in self.high_watermarks([topic]).items() if hw > 0}
+        reader = self.reader
+        reader.assign(list(marks))
+        for tp in marks:
+            reader.seek(tp, 0)
+        out: list[Record] = []
+        done: set[KafkaTP] = set()
+        deadline = time.monotonic() + 60
+        while len(done) < len(marks) and time.monotonic() < deadline:
+            batch = _kafka_call("read", reader.poll, timeout_ms=500, max_records=5000)
+            for tp, records in batch.items():
+                for r in records:
+                    if r.offset < marks[tp]:
+                        out.append(_record(r))
+                if reader.position(tp) >= marks[tp]:
+                    done.add(tp)
+            done |= {tp for tp in marks if reader.position(tp) >= marks[tp]}
+        out.sort(key=lambda r: (r.timestamp_ms, r.partition, r.offset))
+        return out[:limit] if limit is not None else out
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        if self._admin is not None:
+            self._admin.close()
+
+
+def _record(r: Any) -> Record:
+    headers = {
+        k: (v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v))
+        for k, v in r.headers or []
+    }
+    return Record(r.topic, r.partition, r.offset, r.key, r.value or b"", headers, r.timestamp)
+
+
+def _wire(offsets: Mapping[TopicPartition, int]) -> dict[KafkaTP, OffsetAndMetadata]:
+    return {
+        KafkaTP(tp.topic, tp.partition): OffsetAndMetadata(off, None, -1)
+        for tp, off in offsets.items()
+    }
+
+
+class KafkaProducerAdapter(Producer):
+    def __init__(self, common: Mapping[str, Any]) -> None:
+        self._producer = _kafka_call(
+            "connect producer",
+            KafkaProducer,
+            acks="all",
+            enable_idempotence=True,
+            compression_type="zstd",
+            linger_ms=5,
+            batch_size=256 * 1024,
+            max_request_size=4 * 1024 * 1024,
+            **common,
+        )
+        self._futures: list[Any] = []
+
+    def publish(
+        self,
+        topic: str,
+        key: str | bytes | None,
+        value: bytes,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        wire_headers = [(k, v.encode()) for k, v in (headers or {}).items()]
+        self._futures.append(
+            _kafka_call(
+                "send",
+                self._producer.send,
+                topic,
+                key=as_key(key),
+                value=value,
+                headers=wire_headers,
+            )
+        )
+
+    def flush(self) -> None:
+        _kafka_call("flush", self._producer.flush)
+        futures, self._futures = self._futures, []
+        failed = [f for f in futures if f.failed()]
+        if failed:
+            raise BusUnavailable(
+                f"{len(failed)} record(s) not acknowledged: {failed[0].exception!r}"
+            )
+
+    def close(self) -> None:
+        self.flush()
+        self._producer.close()
+
+
+class _CommitOnRevoke(AsyncConsumerRebalanceListener):
+    """Runs on kafka-python's IO loop, so it must await the coordinator's async commit."""
+
+    def __init__(self, consumer: KafkaConsumerAdapter) -> None:
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        offsets = self.consumer.take_revoked(
+            {TopicPartition(tp.topic, tp.partition) for tp in revoked}
+        )
+        if not offsets:
+            return
+        coordinator = self.consumer._consumer._coordinator  # no public async commit
+        try:
+            await coordinator._commit_offsets_sync_async(_wire(offsets))
+        except Exception as exc:  # the new owner re-processes; idempotent handlers absorb it
+            log.warning(
+                "commit on revocation failed",
+                extra={"group": self.consumer.group, "error": repr(exc)},
+            )
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        log.info(
+            "partitions assigned",
+            extra={
+                "group": self.consumer.group,
+                "partitions": sorted(f"{t.topic}/{t.partition}" for t in assigned),
+            },
+        )
+
+
+class KafkaConsumerAdapter(Consumer):
+    def __init__(self, group: str, topics: Sequence[str], config: Mapping[str, Any]) -> None:
+        self.group = group
+        self._consumer = _kafka_call(
+            "connect consumer",
+            KafkaConsumer,
+            group_id=group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **config,
+        )
+        self._consumer.subscribe(list(topics), listener=_CommitOnRevoke(self))
+        self._handed_out: dict[TopicPartition, int] = {}
+
+    def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        batch = _kafka_call(
+            "poll", self._consumer.poll, timeout_ms=int(timeout_s * 1000), max_records=max_records
+        )
+        out = [_record(r) for records in batch.values() for r in records]
+        for record in out:
+            self._handed_out[record.tp] = record.offset + 1
+        return out
+
+    def take_revoked(self, revoked: set[TopicPartition]) -> dict[TopicPartition, int]:
+        """Offsets handed out on partitions being taken away (processed by now: see poll)."""
+        return {tp: self._handed_out.pop(tp) for tp in revoked if tp in self._handed_out}
+
+    def commit(self, offsets: Mapping[TopicPartition, int] | None = None) -> None:
+        chosen = dict(self._handed_out if offsets is None else offsets)
+        if not chosen:
+            return
+        wire = {
+            KafkaTP(tp.topic, tp.partition): OffsetAndMetadata(off, None, -1)
+            for tp, off in chosen.items()
+        }
+        try:
+            _kafka_call("commit", self._consumer.commit, wire)
+        except BusError as exc:
+            if isinstance(exc.__cause__, CommitFailedError):
+                # The group rebalanced: the new owner will process these again (idempotent).
+                log.warning("commit refused after a rebalance", extra={"group": self.group})
+                return
+            raise
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+
+    def close(self) -> None:
+        self._handed_out.clear()  # leaving is not processing: revocation must commit nothing
+        self._consumer.close(autocommit=False)
