@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/hemicycle demo
 
 test: $(STAMP)
+	bash scripts/install-system-deps.sh
 	$(BIN)/ruff check pipeline moderator_ui tests benchmarks
 	$(BIN)/ruff format --check pipeline moderator_ui tests benchmarks
 	$(BIN)/python -m pytest

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="topic counts, consumer lag, queue counts, dead letters")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
+    rebuild = sub.add_parser("rebuild", help="wipe the store and rebuild it from the log")
+    rebuild.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
     config = sub.add_parser("config", help="configuration")
     config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     show = config_sub.add_parser("show", help="print the effective configuration, secrets masked")
@@ -87,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": cmd_export,
         "status": cmd_status,
         "config": cmd_config,
+        "rebuild": cmd_rebuild,
     }[args.command]
     try:
         return handler(args, settings)
@@ -165,6 +169,24 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     status = collect_status(open_bus(settings), open_store(settings), settings)
     print(status_json(status) if args.json else format_status(status))
+    return EXIT_OK
+
+
+def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.bus import open_bus
+    from pipeline.rebuild import rebuild_store
+    from pipeline.store import open_store
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("hemicycle: rebuild wipes the store; pass --yes to confirm", file=sys.stderr)
+            return EXIT_USAGE
+        answer = input(f"Wipe the {settings.store} store and replay the log? [y/N] ")
+        if answer.strip().lower() not in {"y", "yes"}:
+            return EXIT_FAILED
+    report = rebuild_store(open_bus(settings), open_store(settings), settings)
+    print(f"replayed {report.replayed} events into {report.items} items "
+          f"({report.skipped_invalid} invalid records skipped)")
     return EXIT_OK
 
 

@@ -21,8 +21,9 @@ EVENTS = 6_000
 
 def worker_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEMICYCLE_")}
-    env.update(HEMICYCLE_DATA_DIR=str(data_dir), HEMICYCLE_BATCH_MAX_EVENTS="25",
-               HEMICYCLE_PARTITIONS="3")
+    env.update(
+        HEMICYCLE_DATA_DIR=str(data_dir), HEMICYCLE_BATCH_MAX_EVENTS="25", HEMICYCLE_PARTITIONS="3"
+    )
     return env
 
 
@@ -34,8 +35,13 @@ def test_sigterm_finishes_the_batch_commits_and_exits(tmp_path: Path) -> None:
     language = LanguageResult(lang="en", confidence=0.99, reliable=True, method="test")
     for n in range(EVENTS):
         source = ContributionSubmitted(contribution=contribution(n))
-        event = source.derive(LanguageIdentified, producer="test", contribution=source.contribution,
-                              language=language, detector="test")
+        event = source.derive(
+            LanguageIdentified,
+            producer="test",
+            contribution=source.contribution,
+            language=language,
+            detector="test",
+        )
         producer.publish(settings.topic("identified"), event.contribution_id, event.to_json())
     producer.flush()
 
@@ -56,8 +62,13 @@ def test_sigterm_finishes_the_batch_commits_and_exits(tmp_path: Path) -> None:
     assert 0 < committed < EVENTS, "the worker should have been stopped mid-run"
     assert applied == committed  # whole batches: everything applied is committed, no more
 
-    again = subprocess.run([*command, "--until-idle"], cwd=REPO, env=worker_env(tmp_path),
-                           capture_output=True, timeout=300)
+    again = subprocess.run(
+        [*command, "--until-idle"],
+        cwd=REPO,
+        env=worker_env(tmp_path),
+        capture_output=True,
+        timeout=300,
+    )
     assert again.returncode == 0, again.stderr.decode()
     assert sum(store.counts().values()) == EVENTS
     assert total_lag(bus.lag(group, topics)) == 0
