@@ -49,13 +49,14 @@ def run_demo(settings: Settings, *, sample: Path | None = None, until_idle: bool
     started = time.perf_counter()
     with Pipeline(settings, WORKER_NAMES) as pipeline:
         print(f"Workers ready in {time.perf_counter() - started:.1f} s: {', '.join(WORKER_NAMES)}")
-        state = {"pending": 0, "reported": False}
+        langid = pipeline.runners[0]
+        state = {"shown": 0, "reported": False}
 
         def on_round(handled: int) -> None:
-            state["pending"] += handled
-            if handled == 0 and state["pending"] and all(r.lag() == 0 for r in pipeline.runners):
-                print_summary(pipeline.store, state["pending"])
-                state["pending"] = 0
+            fresh = langid.stats.events - state["shown"]
+            if handled == 0 and fresh and all(r.lag() == 0 for r in pipeline.runners):
+                print_summary(pipeline.store, fresh)
+                state["shown"] = langid.stats.events
                 if not until_idle and not state["reported"]:
                     print(
                         "\nWaiting for more: run `hemicycle ingest FILE.jsonl` in another "

@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
-# Debian packages the test suite uses: redis-server (the Redis store's tests start one),
-# kcat (a non-Python Kafka client for the interoperability test) and docker-compose (to
-# validate deploy/docker-compose.yml; no Docker engine is needed). Installs only what is
-# missing; needs root or sudo.
+# What the test suite needs beyond Python packages: redis-server (the Redis store's tests
+# start one) and docker-compose (validates deploy/docker-compose.yml; no Docker engine needed)
+# from Debian, and KafkaJS from npm (a non-Python Kafka client for the interoperability
+# test; Node.js from Debian if the machine has none). Installs only what is missing; Debian
+# packages need root or sudo.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
-command -v kcat >/dev/null || missing+=(kcat)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
-[ ${#missing[@]} -eq 0 ] && exit 0
+command -v node >/dev/null || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get update -qq
+    $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
 
-sudo=""
-[ "$(id -u)" -ne 0 ] && sudo="sudo"
-echo "installing Debian packages: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ! -d tests/interop/node_modules/kafkajs ]; then
+    echo "installing KafkaJS for the interoperability test"
+    (cd tests/interop && npm ci --silent --no-audit --no-fund)
+fi

@@ -14,9 +14,23 @@ __all__ = ["Bus", "BusError", "Consumer", "Producer", "Record", "TopicPartition"
 
 def open_bus(settings: Settings) -> Bus:
     """The bus named by ``HEMICYCLE_BUS``, with every pipeline topic created."""
-    from pipeline.bus.embedded import EmbeddedBus
     from pipeline.config import TOPICS
 
-    bus: Bus = EmbeddedBus(settings.data_dir / "bus.sqlite3")
+    bus: Bus
+    if settings.bus == "kafka":
+        from pipeline.bus.kafka import KafkaBus
+
+        bus = KafkaBus(
+            settings.kafka_bootstrap_servers,
+            replication_factor=settings.kafka_replication_factor,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+            heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+            max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
+            security=settings.kafka_security(),
+        )
+    else:
+        from pipeline.bus.embedded import EmbeddedBus
+
+        bus = EmbeddedBus(settings.data_dir / "bus.sqlite3")
     bus.ensure_topics([settings.topic(name) for name in TOPICS], settings.partitions)
     return bus

@@ -117,16 +117,20 @@ class KafkaBus(Bus):
 
     @property
     def reader(self) -> KafkaConsumer:
-        """A group-less consumer for admin reads: small fetches, manual assignment."""
+        """A group-less consumer kept for metadata look-ups."""
         if self._reader is None:
-            self._reader = _kafka_call(
-                "connect reader",
-                KafkaConsumer,
-                enable_auto_commit=False,
-                max_partition_fetch_bytes=1024 * 1024,
-                **self.common,
-            )
+            self._reader = self._fresh_reader()
         return self._reader
+
+    def _fresh_reader(self) -> KafkaConsumer:
+        """A new group-less consumer: no fetch state from earlier calls (cheap, ~10 ms)."""
+        return _kafka_call(
+            "connect reader",
+            KafkaConsumer,
+            enable_auto_commit=False,
+            fetch_max_wait_ms=10,  # empty partitions answer at once: lag checks stay fast
+            **self.common,
+        )
 
     def partitions_of(self, topic: str) -> list[int]:
         parts = self.reader.partitions_for_topic(topic)
@@ -149,18 +153,22 @@ class KafkaBus(Bus):
         tps = [KafkaTP(t, p) for t in topics for p in self.partitions_of(t)]
         if not tps:
             return {}
-        reader = self.reader
-        reader.assign([])  # forget high watermarks seen before: only fresh fetches count
-        reader.assign(tps)
-        for tp in tps:
-            reader.seek(tp, 0)
-        deadline = time.monotonic() + timeout_s
-        marks: dict[KafkaTP, int] = {}
-        while time.monotonic() < deadline:
-            _kafka_call("fetch", reader.poll, timeout_ms=200, max_records=1, update_offsets=False)
-            marks = {tp: hw for tp in tps if (hw := reader.highwater(tp)) is not None}
-            if len(marks) == len(tps):
-                return marks
+        reader = self._fresh_reader()
+        try:
+            reader.assign(tps)
+            for tp in tps:
+                reader.seek(tp, 0)
+            deadline = time.monotonic() + timeout_s
+            marks: dict[KafkaTP, int] = {}
+            while time.monotonic() < deadline:
+                _kafka_call(
+                    "fetch", reader.poll, timeout_ms=20, max_records=1, update_offsets=False
+                )
+                marks = {tp: hw for tp in tps if (hw := reader.highwater(tp)) is not None}
+                if len(marks) == len(tps):
+                    return marks
+        finally:
+            reader.close()
         raise BusUnavailable(f"no high watermark for {sorted(set(tps) - set(marks))}")
 
     def topic_counts(self, topics: Sequence[str] | None = None) -> dict[str, int]:
@@ -191,7 +199,7 @@ class KafkaBus(Bus):
         self, topic: str, *, from_start: bool = True, limit: int | None = None
     ) -> list[Record]:
         marks = {tp: hw for tp, hw in self.high_watermarks([topic]).items() if hw > 0}
-        reader = self.reader
+        reader = self._fresh_reader()
         reader.assign(list(marks))
         for tp in marks:
             reader.seek(tp, 0)
@@ -207,6 +215,7 @@ class KafkaBus(Bus):
                 if reader.position(tp) >= marks[tp]:
                     done.add(tp)
             done |= {tp for tp in marks if reader.position(tp) >= marks[tp]}
+        reader.close()
         out.sort(key=lambda r: (r.timestamp_ms, r.partition, r.offset))
         return out[:limit] if limit is not None else out
 

@@ -34,8 +34,12 @@ class ContributionSubmitted(Envelope):
     @model_validator(mode="before")
     @classmethod
     def _fill_ids(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("contribution"), dict):
-            inner = data["contribution"]
+        if not isinstance(data, dict):
+            return data
+        inner = data.get("contribution")
+        if isinstance(inner, Contribution):
+            inner = {"platform": inner.platform, "id": inner.id, "version": inner.version}
+        if isinstance(inner, dict):
             data = dict(data)
             data.setdefault("contribution_id", f"{inner.get('platform')}:{inner.get('id')}")
             data.setdefault("contribution_version", inner.get("version", 1))

@@ -37,9 +37,11 @@ class LangidStage(Stage):
     inputs: ClassVar[tuple[str, ...]] = ("submitted",)
     accepts: ClassVar[tuple[type, ...]] = (ContributionSubmitted,)
 
-    def __init__(self, detector: LanguageDetector) -> None:
+    def __init__(
+        self, detector: LanguageDetector, *, detector_id: str = "fasttext-lid.176"
+    ) -> None:
         self.detector = detector
-        self.detector_id = "fasttext-lid.176" + ("+lingua" if detector.second_opinion else "")
+        self.detector_id = detector_id
 
     @classmethod
     def from_settings(cls, settings: Settings, store: QueueStore | None = None) -> LangidStage:
@@ -49,7 +51,8 @@ class LangidStage(Stage):
                 model_path=settings.langid_model_path,
                 second_opinion=settings.langid_second_opinion,
                 min_letters=settings.langid_min_letters,
-            )
+            ),
+            detector_id="fasttext-lid.176" + ("+lingua" if settings.langid_second_opinion else ""),
         )
 
     def process(self, events: Sequence[ContributionSubmitted]) -> list[LanguageIdentified]:

@@ -16,7 +16,7 @@ from pipeline.bus.kafka import KafkaBus
 from pipeline.config import TOPICS
 from pipeline.schemas import DeadLetter, LanguageIdentified
 from pipeline.store.redis import RedisStore
-from tests.conftest import contribution
+from tests.conftest import REPO, contribution
 from tests.integration.conftest import hemicycle, log_lines, start, write_contributions
 
 
@@ -75,7 +75,7 @@ def test_ingest_run_export_and_rebuild_on_kafka_and_redis(
     assert hemicycle(env, "export").stdout == before
 
 
-def test_kcat_producer_flows_through_and_garbage_is_dead_lettered(
+def test_non_python_producer_flows_through_and_garbage_is_dead_lettered(
     kafka_redis_env: dict[str, str],
 ) -> None:
     env = kafka_redis_env
@@ -85,30 +85,24 @@ def test_kcat_producer_flows_through_and_garbage_is_dead_lettered(
         "type": "ContributionSubmitted",
         "contribution": contribution(
             77,
-            platform="kcat-platform",
+            platform="js-platform",
             body="Trzeba zbudować więcej ścieżek rowerowych w naszym mieście.",
         ),
     }
-    kcat = subprocess.run(
+    # A platform written in Node.js producing with KafkaJS: JSON value, UTF-8 key, headers.
+    js = subprocess.run(
         [
-            "kcat",
-            "-P",
-            "-b",
+            "node",
+            str(REPO / "tests" / "interop" / "produce.js"),
             env["HEMICYCLE_KAFKA_BOOTSTRAP_SERVERS"],
-            "-t",
             submitted,
-            "-k",
-            "kcat-platform:c-77",
-            "-H",
-            "type=ContributionSubmitted",
-            "-H",
-            "schema_version=1",
+            "js-platform:c-77",
         ],
-        input=json.dumps(event).encode() + b"\n",
+        input=json.dumps(event).encode(),
         capture_output=True,
         timeout=60,
     )
-    assert kcat.returncode == 0, kcat.stderr.decode()
+    assert js.returncode == 0, js.stderr.decode()
 
     producer = KafkaProducer(bootstrap_servers=env["HEMICYCLE_KAFKA_BOOTSTRAP_SERVERS"])
     garbage = {
@@ -131,7 +125,7 @@ def test_kcat_producer_flows_through_and_garbage_is_dead_lettered(
 
     hemicycle(env, "run", "--until-idle")
     store = open_store(env)
-    item = store.get("kcat-platform:c-77")
+    item = store.get("js-platform:c-77")
     assert item is not None and item.language_code == "pl" and item.state == "needs_review"
 
     letters = [DeadLetter.model_validate_json(r.value) for r in bus.read(topic(env, "deadletter"))]
