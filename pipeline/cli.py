@@ -185,8 +185,10 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
         if answer.strip().lower() not in {"y", "yes"}:
             return EXIT_FAILED
     report = rebuild_store(open_bus(settings), open_store(settings), settings)
-    print(f"replayed {report.replayed} events into {report.items} items "
-          f"({report.skipped_invalid} invalid records skipped)")
+    print(
+        f"replayed {report.replayed} events into {report.items} items "
+        f"({report.skipped_invalid} invalid records skipped)"
+    )
     return EXIT_OK
 
 
