@@ -281,8 +281,10 @@ def run_until(
     models busy at once and the embedded SQLite files see one writer per process.
     """
     busy = True
+    idle_checked = 0.0
     while not stop.stopped:
-        timeout = 0.0 if busy else wait_s / max(1, len(runners))
+        # Busy: poll briefly so one runner's empty poll never stalls the others. Idle: wait.
+        timeout = min(0.005, wait_s) if busy else wait_s / max(1, len(runners))
         handled = 0
         for runner in runners:
             if stop.stopped:
@@ -291,5 +293,8 @@ def run_until(
         busy = handled > 0
         if on_round is not None:
             on_round(handled)
-        if until_idle and not busy and all(runner.lag() == 0 for runner in runners):
-            return
+        if until_idle and not busy and time.monotonic() - idle_checked >= wait_s:
+            # Lag is a broker round trip: check it at most once per wait period.
+            idle_checked = time.monotonic()
+            if all(runner.lag() == 0 for runner in runners):
+                return
