@@ -17,8 +17,11 @@ the same way.
 from __future__ import annotations
 
 import argparse
+import gettext
 import json
 import os
+import random
+import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -54,6 +57,51 @@ def load_sets(path: Path) -> dict[str, list[Row]]:
         for i in range(0, len(texts), 4)
     ]
     return {"dev": dev, "long": long, "paragraphs": paragraphs}
+
+
+_FORMAT_RE = re.compile(r"%(?:\([^)]*\))?[-#0 +']*\d*(?:\.\d+)?[hlLqjzt]*[a-zA-Z%]|\{[^{}]*\}")
+_ACCEL_RE = re.compile(r"(?<=\w)_(?=\w)|&(?=\w)|^_(?=\w)")
+
+
+def _clean(text: str) -> str:
+    """A catalog translation the way the dev set shows them: format placeholders blanked,
+    accelerator marks dropped, whitespace collapsed."""
+    text = _ACCEL_RE.sub("", _FORMAT_RE.sub(" ", text))
+    return " ".join(text.split())
+
+
+def load_heldout(dev: Sequence[Row], per_language: int, seed: int = 1) -> list[Row]:
+    """Held-out texts from the machine's gettext catalogs (``/usr/share/locale/<code>/
+    LC_MESSAGES/*.mo``), disjoint from the dev set: no dev text, and no translation of an
+    English message that the dev set holds. Up to ``per_language`` texts per dev language,
+    13..240 letters, translations that differ from their English message."""
+    dev_texts = {t for _, t in dev}
+    dev_en: set[str] = set()
+    rows = [json.loads(line) for line in DEFAULT_DEV.read_text(encoding="utf-8").splitlines()]
+    dev_en = {_clean(r.get("en", "")) for r in rows if r.get("text") in dev_texts}
+    rng = random.Random(seed)
+    out: list[Row] = []
+    for lang in sorted({lang for lang, _ in dev}):
+        seen: set[str] = set()
+        for mo in sorted(Path("/usr/share/locale", lang, "LC_MESSAGES").glob("*.mo")):
+            try:
+                with mo.open("rb") as fh:
+                    catalog = gettext.GNUTranslations(fh)._catalog  # type: ignore[attr-defined]
+            except Exception:  # a broken catalog is skipped
+                continue
+            for key, value in catalog.items():
+                msgid = key[0] if isinstance(key, tuple) else key
+                if not msgid or not value:
+                    continue
+                text, en = _clean(value), _clean(msgid)
+                letters = sum(c.isalpha() for c in text)
+                if not 13 <= letters <= 240 or text == en or text in dev_texts or en in dev_en:
+                    continue
+                seen.add(text)
+        pool = sorted(seen)
+        rng.shuffle(pool)
+        out.extend((lang, t) for t in pool[:per_language])
+    return out
 
 
 def texts_per_second(fn: Callable[[str], object], rows: Sequence[Row], repeat: int) -> float:
@@ -138,6 +186,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dev", help="langid_dev.jsonl (default: ../shared/data/...)")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes; best is kept")
+    parser.add_argument(
+        "--heldout",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also report accuracy on N texts per language from the gettext catalogs, "
+        "excluding the dev texts (the set thresholds are tuned on)",
+    )
     args = parser.parse_args(argv)
     sets = load_sets(dev_path(args.dev))
     start = time.perf_counter()
@@ -153,6 +209,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures[f"speed_ratio_combined_over_raw_{name}"] = round(
             figures[f"combined_texts_per_s_{name}"] / figures[f"raw_texts_per_s_{name}"], 3
         )
+    if args.heldout:
+        held = load_heldout(sets["dev"], args.heldout)
+        guesses = [detector.detect(t) for _, t in held]
+        figures["heldout_texts"] = len(held)
+        for key, value in accuracy(guesses, held).items():
+            figures[f"heldout_{key}"] = value
+        methods = Counter(g.method for g in guesses)
+        figures["heldout_methods"] = {m: round(n / len(held), 3) for m, n in methods.most_common()}
     print(json.dumps(figures, indent=1, ensure_ascii=False))
     return 0
 

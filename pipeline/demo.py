@@ -75,7 +75,7 @@ def print_summary(store: QueueStore, handled: int, *, rows: int = 12) -> None:
     by_lang = Counter(item.language_code or "unknown" for item in items)
     unreliable = sum(1 for item in items if item.language and not item.language.reliable)
     print(
-        f"\nProcessed {handled} events. Queue: "
+        f"\nIdentified {handled} contributions. Queue: "
         + ", ".join(f"{state} {n}" for state, n in by_state.most_common())
     )
     print("Languages: " + ", ".join(f"{lang} {n}" for lang, n in sorted(by_lang.items())))

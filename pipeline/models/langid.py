@@ -52,6 +52,7 @@ from typing import Any
 import fasttext
 
 from pipeline.models import langid_rules as rules
+from pipeline.models.langid_lexicon import Lexicon
 
 __all__ = ["EU_LANGUAGES", "LanguageDetector", "LanguageGuess", "fasttext_model_path"]
 
@@ -61,6 +62,15 @@ _PREFIX = "__label__"
 _K = 10  # fastText labels requested on the fast path
 _ALPHABET_PENALTY = 4.0
 _HINT_MIN_SHARE = 0.25  # the hint must score at least this share of the best candidate
+_LN10 = math.log(10.0)
+# Lexical opinion (see ``LanguageDetector._lexical_opinion``); set on gettext catalogs held out
+# from the dev set (benchmarks/langid.py --heldout).
+_LEX_TEMPERATURE = 0.5  # word frequencies are not independent: soften their product
+_LEX_PRIOR = 0.5  # weight of fastText's log probability
+_LEX_NO_LIST_LOG10 = -5.0  # per-word log10 frequency assumed for a language without a list
+_LEX_MIN_KNOWN = 0.5  # share of the words the winner's list must know
+_LEX_MIN_POSTERIOR = 0.6
+_LEX_MAX_UNLISTED = 0.1  # fastText mass on languages without a list (et, ga) that sends to lingua
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +119,7 @@ class LanguageDetector:
         fasttext_weight: float = 0.15,
         group_mass: float = 0.95,
         function_word_weight: float = 1.0,
+        lexical_opinion: bool = True,
     ) -> None:
         self._model = fasttext.load_model(str(model_path or fasttext_model_path()))
         known = self._fasttext_labels()
@@ -156,8 +167,12 @@ class LanguageDetector:
         self._check_maltese = "mt" in self._set
         self._lingua_language: dict[str, Any] = {}
         self._lingua_cache: dict[frozenset[str], Any] = {}
+        self._lexicon: Lexicon | None = None
         if second_opinion:
             self._init_lingua()
+            if lexical_opinion:
+                lexicon = Lexicon(self._by_script["latin"])
+                self._lexicon = lexicon if len(lexicon.languages) >= 2 else None
 
     # --- public API ------------------------------------------------------------------------
 
@@ -301,22 +316,11 @@ class LanguageDetector:
             method = "rule:mt"
         else:
             dist = _normalised(dist) if dist else {c: 1.0 / len(allowed) for c in allowed}
-            lingua = self._second_opinion(text, _ranked(dist), allowed)
-            if lingua:
-                method = "fasttext+lingua"
-                w = self._w
-                scores = {
-                    c: w * dist.get(c, 0.0) + (1 - w) * lingua.get(c, dist.get(c, 0.0))
-                    for c in set(dist) | set(lingua)
-                }
+            lexical = self._lexical_opinion(text, dist, letters) if script == "latin" else None
+            if lexical is not None:
+                scores, method = lexical, "fasttext+lexicon"
             else:
-                scores = dict(dist)
-            if not text.isascii():
-                for c, share in rules.foreign_letter_share(text, tuple(scores)).items():
-                    scores[c] *= math.exp(-_ALPHABET_PENALTY * share)
-            if self._fw_beta:
-                for c, hits in rules.function_word_hits(text, tuple(scores)).items():
-                    scores[c] *= math.exp(self._fw_beta * hits)
+                scores, method = self._lingua_scores(text, dist, allowed)
         ranked = _ranked(_normalised(scores))
         lang, conf = ranked[0]
         if hint and hint != lang and conf < self._hint_t:
@@ -329,6 +333,73 @@ class LanguageDetector:
         elif conf < self._rel_t or method == "script":
             reason = "low_confidence"
         return LanguageGuess(lang, conf, reason is None, tuple(ranked[:3]), method, reason)
+
+    def _lingua_scores(
+        self, text: str, dist: dict[str, float], allowed: tuple[str, ...]
+    ) -> tuple[dict[str, float], str]:
+        """score = w * fastText + (1 - w) * lingua, with the alphabet penalty and the
+        function-word bonus."""
+        lingua = self._second_opinion(text, _ranked(dist), allowed)
+        method = "fasttext+rules"
+        if lingua:
+            method = "fasttext+lingua"
+            w = self._w
+            scores = {
+                c: w * dist.get(c, 0.0) + (1 - w) * lingua.get(c, dist.get(c, 0.0))
+                for c in set(dist) | set(lingua)
+            }
+        else:
+            scores = dict(dist)
+        if not text.isascii():
+            for c, share in rules.foreign_letter_share(text, tuple(scores)).items():
+                scores[c] *= math.exp(-_ALPHABET_PENALTY * share)
+        if self._fw_beta:
+            for c, hits in rules.function_word_hits(text, tuple(scores)).items():
+                scores[c] *= math.exp(self._fw_beta * hits)
+        return scores, method
+
+    def _lexical_opinion(
+        self, text: str, dist: dict[str, float], letters: int
+    ) -> dict[str, float] | None:
+        """fastText combined with word frequencies, or None when that is not decisive.
+
+        Log score of a language: ``_LEX_TEMPERATURE`` * ln(word-frequency likelihood of the
+        text) + ``_LEX_PRIOR`` * ln(fastText probability) - alphabet penalty. A language
+        without a word list (et, ga) scores as if each word had frequency
+        10^``_LEX_NO_LIST_LOG10``. A short text (< ``min_letters`` letters) is weaker evidence:
+        its log scores shrink in proportion, so that close relatives stay near a tie (cs/sk
+        "Dobrý den") for the hint to break. The answer stands when the best language has a word list
+        that knows at least half of the words, holds ``_LEX_MIN_POSTERIOR`` of the softmax, and
+        fastText puts less than ``_LEX_MAX_UNLISTED`` on languages without a list; otherwise
+        lingua decides."""
+        lexicon = self._lexicon
+        if lexicon is None or not dist:
+            return None
+        lex = lexicon.scores(text)
+        if not lex.words:
+            return None
+        unlisted = sum(q for c, q in dist.items() if c not in lex.loglik)
+        if unlisted >= _LEX_MAX_UNLISTED:
+            return None
+        no_list = _LEX_NO_LIST_LOG10 * lex.words
+        shrink = min(1.0, letters / self._min_letters)
+        logit = {
+            c: shrink
+            * (
+                _LEX_TEMPERATURE * _LN10 * lex.loglik.get(c, no_list)
+                + _LEX_PRIOR * math.log(q + 1e-4)
+            )
+            for c, q in dist.items()
+        }
+        if not text.isascii():
+            for c, share in rules.foreign_letter_share(text, tuple(logit)).items():
+                logit[c] -= _ALPHABET_PENALTY * share
+        top = max(logit.values())
+        post = _normalised({c: math.exp(v - top) for c, v in logit.items()})
+        best = max(post, key=post.__getitem__)
+        if lex.known.get(best, 0.0) < _LEX_MIN_KNOWN or post[best] < _LEX_MIN_POSTERIOR:
+            return None
+        return post
 
     def _outside(self, top: str, p: float, text: str, letters: int, script: str) -> bool:
         """Is the text in fastText's non-configured ``top`` language rather than a configured

@@ -109,6 +109,6 @@ def test_missing_file_is_a_clear_error(embedded_env: dict[str, str], tmp_path: P
 def test_demo_until_idle_explains_what_it_does(embedded_env: dict[str, str]) -> None:
     out = hemicycle(embedded_env, "demo", "--until-idle")
     assert "Ingested 126 contributions" in out.stdout
-    assert "Queue: needs_review" in out.stdout
+    assert "Identified 126 contributions. Queue: needs_review" in out.stdout
     again = hemicycle(embedded_env, "demo", "--until-idle")
     assert "Sample already ingested" in again.stdout

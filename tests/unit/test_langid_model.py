@@ -261,3 +261,30 @@ def test_accuracy_on_the_dev_set(detector: LanguageDetector) -> None:
     plain = sum(detector.fasttext_only(r["text"]).lang == r["lang"] for r in rows) / len(rows)
     assert combined >= 0.97, f"combined {combined:.3f} (plain fastText {plain:.3f})"
     assert combined >= plain
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("veličina datoteke nije točna", "hr"),
+        ("Tamanho diferente do original", "pt"),
+        ("Chyba pri čítaní súboru", "sk"),
+    ],
+)
+def test_lexical_opinion_decides_close_relatives(
+    detector: LanguageDetector, text: str, lang: str
+) -> None:
+    guess = detector.detect(text)
+    assert guess.lang == lang
+    assert guess.method in {"fasttext", "fasttext+lexicon", "fasttext+lingua"}
+
+
+def test_lexicon_reads_the_wordfreq_wheel() -> None:
+    from pipeline.models.langid_lexicon import Lexicon
+
+    lexicon = Lexicon(["cs", "sk", "et"])  # et has no wordfreq list
+    assert lexicon.languages == ("cs", "sk")
+    scores = lexicon.scores("Chyba súboru")
+    assert scores.words == 2 and scores.loglik["sk"] > scores.loglik["cs"]
+    assert scores.known["sk"] == 1.0
+    assert lexicon.scores("1234 --").words == 0
