@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="topic counts, consumer lag, queue counts, dead letters")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
+    policy = sub.add_parser("policy", help="moderation policy")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    check = policy_sub.add_parser("check", help="validate a policy file and show what it does")
+    check.add_argument("file", type=Path, metavar="FILE")
+
     rebuild = sub.add_parser("rebuild", help="wipe the store and rebuild it from the log")
     rebuild.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
@@ -91,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "status": cmd_status,
         "config": cmd_config,
         "rebuild": cmd_rebuild,
+        "policy": cmd_policy,
     }[args.command]
     try:
         return handler(args, settings)
@@ -169,6 +175,19 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     status = collect_status(open_bus(settings), open_store(settings), settings)
     print(status_json(status) if args.json else format_status(status))
+    return EXIT_OK
+
+
+def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.policy import PolicyError, load_policy
+    from pipeline.policy_report import describe_policy
+
+    try:
+        policy = load_policy(args.file)
+    except PolicyError as exc:
+        print(f"hemicycle: invalid policy: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(describe_policy(policy, args.file))
     return EXIT_OK
 
 

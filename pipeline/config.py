@@ -114,6 +114,17 @@ class Settings(BaseSettings):
     )
     langid_second_opinion: bool = Field(True, description="Consult lingua on uncertain text.")
     langid_min_letters: int = Field(20, ge=1, description="Below this many letters, unreliable.")
+    toxicity_checkpoint: Path | None = Field(
+        None, description="detoxify checkpoint (.ckpt); without it toxicity is unavailable."
+    )
+    toxicity_config_dir: Path | None = Field(
+        None, description="Hugging Face config + tokenizer directory of the toxicity model."
+    )
+    toxicity_batch_size: int = Field(32, ge=1, le=1024, description="Texts per model batch.")
+    policy_file: Path | None = Field(None, description="Moderation policy TOML; default ships.")
+    triage_wait_for_scores: bool = Field(
+        True, description="Keep items pending until scored (false: review on identification)."
+    )
     batch_max_events: int = Field(500, ge=1, le=100_000, description="Events per worker batch.")
     batch_max_wait_ms: int = Field(
         100, ge=0, le=60_000, description="Longest wait to fill a batch."

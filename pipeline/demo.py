@@ -80,14 +80,25 @@ def print_summary(store: QueueStore, handled: int, *, rows: int = 12) -> None:
     )
     print("Languages: " + ", ".join(f"{lang} {n}" for lang, n in sorted(by_lang.items())))
     print(f"Unreliable identifications (short, mixed, unknown): {unreliable}")
-    print(f"\n  {'contribution':<26} {'lang':<5} {'conf':>5}  {'state':<13} text")
-    for item in store.list_items(state="needs_review", order="oldest", limit=rows):
+    print(f"\n  {'contribution':<26} {'lang':<5} {'conf':>5}  {'state':<13} text / why")
+    flagged = store.list_items(state="auto_hidden", limit=rows) + store.list_items(
+        state="needs_review", order="priority", limit=rows
+    )
+    for item in flagged[:rows]:
         lang = item.language
         text = " ".join(item.contribution.text.split())
         code = (lang.lang or "?") if lang else "-"
         conf = f"{lang.confidence:.2f}" if lang else "-"
         flag = "" if lang is None or lang.reliable else f" [{lang.reason}]"
+        why = [r for r in item.reasons if not r.startswith("toxicity not scored")]
         print(
             f"  {item.contribution_id[:26]:<26} {code:<5} {conf:>5}  {item.state:<13} "
-            f"{text[:60]}{flag}"
+            f"{text[:50]}{flag}"
+        )
+        if why:
+            print(f"  {'':<26} {'':<5} {'':>5}  {'':<13} ↳ {'; '.join(why)[:90]}")
+    if any(not i.toxicity_available for i in items if i.scored):
+        print(
+            "\nNo toxicity model is configured, so nothing is auto-approved: see the README "
+            "(HEMICYCLE_TOXICITY_CHECKPOINT) to install one."
         )

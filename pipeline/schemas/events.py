@@ -101,14 +101,24 @@ class SpamSignal(_Part):
 
 
 class ContributionScored(Envelope):
-    """Toxicity scores and spam signals of one contribution version."""
+    """Toxicity scores and spam signals of one contribution version.
+
+    ``scope`` says what the event carries: ``original`` — everything scored on the text as
+    written (toxicity when the language is covered, spam signals, flood cluster);
+    ``translation`` — toxicity scored on the English translation of a language the model does
+    not cover; ``cluster`` — only a flood-cluster update for an earlier contribution.
+    """
 
     type: Literal["ContributionScored"] = "ContributionScored"
+    scope: Literal["original", "translation", "cluster"] = "original"
     scores: list[Score] = Field(default_factory=list)
     toxicity_available: bool = True
     unavailable_reason: str | None = None
+    spam_score: float = Field(0.0, ge=0.0, le=1.0)
     spam_signals: list[SpamSignal] = Field(default_factory=list)
     cluster_id: str | None = None
+    cluster_size: int = Field(0, ge=0)
+    author_prior_contributions: int | None = Field(None, ge=0)
 
 
 class Translation(_Part):

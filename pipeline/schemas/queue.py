@@ -47,6 +47,12 @@ class QueueItem(BaseModel):
     scores: list[Score] = Field(default_factory=list)
     spam_signals: list[SpamSignal] = Field(default_factory=list)
     cluster_id: str | None = None
+    cluster_size: int = 0
+    spam_score: float | None = None
+    scored: bool = Field(False, description="An original-text scoring has been applied.")
+    toxicity_available: bool | None = None
+    unavailable_reason: str | None = None
+    author_prior_contributions: int | None = None
     translations: list[Translation] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)

@@ -1,19 +1,32 @@
-"""triage: the only writer of queue items. Applies each event idempotently.
+"""triage: the only writer of queue items. Applies each event idempotently, then the policy.
 
-Rules: an event applied before changes nothing (the store remembers event ids); an event for
-an older contribution version than the stored one is ignored; a newer version replaces the
-content and goes back to review. With language identification alone, items land in
-``needs_review`` with their language; scores, translations and policy join in later stages.
+Rules:
+
+* an event applied before changes nothing (the store remembers event ids);
+* an event for an older contribution version than the stored one is ignored; a newer version
+  replaces the content, drops the old version's scores and goes back through the policy;
+* scores that arrive before their version's ``LanguageIdentified`` wait in the store's cache
+  (namespace ``triage-pending``) and are applied when it lands;
+* the policy decides the state of items no human has decided yet (``pending``,
+  ``needs_review``, ``auto_approved``, ``auto_hidden``), with priority and reasons; it runs
+  again whenever the inputs change (scores of an English translation, a flood cluster);
+* a change to ``auto_approved`` or ``auto_hidden`` emits a ``ModerationOutcome`` for the
+  platform; its id is derived from the event that caused it, so replays repeat the same id.
+
+Until an item is scored it stays ``pending`` (or, with ``HEMICYCLE_TRIAGE_WAIT_FOR_SCORES``
+off, a deployment without a scorer, ``needs_review``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pipeline.config import Settings
 from pipeline.logs import get_logger
-from pipeline.schemas import LanguageIdentified
+from pipeline.policy import Policy, PolicyInputs, decide, load_policy
+from pipeline.schemas import ContributionScored, LanguageIdentified, ModerationOutcome
 from pipeline.schemas.envelope import Envelope, utc_now
 from pipeline.schemas.queue import QueueItem
 from pipeline.store.base import QueueStore, SaveResult
@@ -21,8 +34,11 @@ from pipeline.workers.runner import Stage
 
 log = get_logger("triage")
 
-# States a machine may move; a human decision is only reopened by a new version.
-_OPEN_STATES = {"pending", "needs_review"}
+# States the policy may set; a human decision is only reopened by a new version.
+_MACHINE_STATES = {"pending", "needs_review", "auto_approved", "auto_hidden"}
+_OUTCOMES = {"auto_approved": "approved", "auto_hidden": "hidden"}
+PENDING = "triage-pending"
+PENDING_TTL_S = 7 * 24 * 3600
 
 
 class ConcurrentWriteError(RuntimeError):
@@ -31,50 +47,160 @@ class ConcurrentWriteError(RuntimeError):
 
 class TriageStage(Stage):
     name: ClassVar[str] = "triage"
-    inputs: ClassVar[tuple[str, ...]] = ("identified",)
-    accepts: ClassVar[tuple[type, ...]] = (LanguageIdentified,)
+    inputs: ClassVar[tuple[str, ...]] = ("identified", "scored")
+    accepts: ClassVar[tuple[type, ...]] = (LanguageIdentified, ContributionScored)
 
-    def __init__(self, store: QueueStore, *, max_conflicts: int = 5) -> None:
+    def __init__(
+        self,
+        store: QueueStore,
+        policy: Policy | None = None,
+        *,
+        wait_for_scores: bool = True,
+        max_conflicts: int = 5,
+    ) -> None:
         self.store = store
+        self.policy = policy or load_policy()
+        self.wait_for_scores = wait_for_scores
         self.max_conflicts = max_conflicts
 
     @classmethod
     def from_settings(cls, settings: Settings, store: QueueStore) -> TriageStage:
-        return cls(store)
+        return cls(
+            store,
+            load_policy(settings.policy_file),
+            wait_for_scores=settings.triage_wait_for_scores,
+        )
 
-    def process(self, events: Sequence[LanguageIdentified]) -> list[Envelope]:
+    def process(self, events: Sequence[Any]) -> list[Envelope]:
+        outputs: list[Envelope] = []
         for event in events:
-            self.apply(event)
-        return []
+            outputs.extend(self.apply(event))
+        return outputs
 
-    def apply(self, event: LanguageIdentified) -> SaveResult:
+    def apply(self, event: Any) -> list[Envelope]:
+        """Apply one event; return the outcomes it caused (possibly none)."""
         for _ in range(self.max_conflicts):
             current = self.store.get(event.contribution_id)
             if current is not None and event.contribution_version < current.version:
                 self.store.mark_applied(str(event.event_id))
-                log.debug("stale version ignored", extra={"contribution_id": event.contribution_id})
-                return SaveResult.DUPLICATE
-            item = self._merge(current, event)
+                return []
+            if isinstance(event, LanguageIdentified):
+                item = self._identified(current, event)
+            elif current is None or event.contribution_version > current.version:
+                self._park(event)  # scores ahead of their contribution: apply later
+                return []
+            else:
+                item = self._scored(current, event)
+            outcomes = self._decide(item, current, event)
             expected = current.revision if current is not None else 0
             result = self.store.save(item, event_id=str(event.event_id), expected_revision=expected)
-            if result is not SaveResult.CONFLICT:
-                return result
+            if result is SaveResult.CONFLICT:
+                continue
+            if result is SaveResult.DUPLICATE:
+                return []
+            if isinstance(event, LanguageIdentified):
+                return outcomes + self._unpark(event)
+            return outcomes
         raise ConcurrentWriteError(f"item {event.contribution_id} kept changing")
 
     @staticmethod
-    def _merge(current: QueueItem | None, event: LanguageIdentified) -> QueueItem:
+    def _identified(current: QueueItem | None, event: LanguageIdentified) -> QueueItem:
         now = utc_now()
         if current is None or event.contribution_version > current.version:
             return QueueItem(
                 contribution=event.contribution,
-                state="needs_review",
+                state="pending",
                 language=event.language,
                 submitted_at=event.occurred_at,
                 updated_at=now,
                 decisions=current.decisions if current is not None else [],
                 revision=current.revision if current is not None else 0,
             )
-        state = "needs_review" if current.state in _OPEN_STATES else current.state
-        return current.model_copy(
-            update={"language": event.language, "state": state, "updated_at": now}
+        return current.model_copy(update={"language": event.language, "updated_at": now})
+
+    @staticmethod
+    def _scored(current: QueueItem, event: ContributionScored) -> QueueItem:
+        update: dict[str, Any] = {"updated_at": utc_now()}
+        if event.scope in ("original", "cluster"):
+            update["cluster_id"] = event.cluster_id or current.cluster_id
+            update["cluster_size"] = max(event.cluster_size, current.cluster_size)
+        if event.scope == "original":
+            kept = [s for s in current.scores if s.text_source == "translation"]
+            fresh = event.scores if not kept else [s for s in event.scores if s.category == "spam"]
+            update |= {
+                "scores": fresh + kept,
+                "spam_signals": event.spam_signals,
+                "spam_score": event.spam_score,
+                "scored": True,
+                "toxicity_available": event.toxicity_available or bool(kept),
+                "unavailable_reason": None if kept else event.unavailable_reason,
+                "author_prior_contributions": event.author_prior_contributions,
+            }
+        elif event.scope == "translation":
+            spam = [s for s in current.scores if s.category == "spam"]
+            update |= {
+                "scores": event.scores + spam,
+                "toxicity_available": True,
+                "unavailable_reason": None,
+            }
+        return current.model_copy(update=update)
+
+    def _decide(self, item: QueueItem, before: QueueItem | None, event: Any) -> list[Envelope]:
+        """Set state, priority and reasons from the policy; the outcome to emit, if any."""
+        if item.state not in _MACHINE_STATES:
+            return []
+        if not item.scored:
+            item.state = "pending" if self.wait_for_scores else "needs_review"
+            item.reasons = ["waiting for scores"] if self.wait_for_scores else []
+            return []
+        facts = PolicyInputs(
+            space=item.contribution.space,
+            language=item.language_code,
+            scores={s.category: s.value for s in item.scores},
+            toxicity_available=bool(item.toxicity_available),
+            unavailable_reason=item.unavailable_reason,
+            signal_explanations=tuple(s.explanation for s in item.spam_signals),
+            cluster_id=item.cluster_id,
+            cluster_size=item.cluster_size,
+            author_prior_contributions=item.author_prior_contributions,
         )
+        decision = decide(self.policy, facts)
+        item.state = decision.state  # type: ignore[assignment]
+        item.priority = decision.priority
+        item.reasons = list(decision.reasons)
+        was = before.state if before is not None and before.version == item.version else None
+        if item.state not in _OUTCOMES or item.state == was:
+            return []
+        return [
+            event.derive(
+                ModerationOutcome,
+                producer=self.name,
+                part=f"outcome:{item.state}",
+                platform=item.contribution.platform,
+                outcome=_OUTCOMES[item.state],
+                automatic=True,
+                reasons=item.reasons,
+            )
+        ]
+
+    def _pending_key(self, contribution_id: str, version: int) -> str:
+        return f"{contribution_id}@{version}"
+
+    def _park(self, event: ContributionScored) -> None:
+        key = self._pending_key(event.contribution_id, event.contribution_version)
+        parked = json.loads(self.store.cache_get(PENDING, key) or "[]")
+        raw = event.model_dump_json()
+        if raw not in parked:
+            parked.append(raw)
+            self.store.cache_set(PENDING, key, json.dumps(parked), ttl_s=PENDING_TTL_S)
+
+    def _unpark(self, event: LanguageIdentified) -> list[Envelope]:
+        key = self._pending_key(event.contribution_id, event.contribution_version)
+        parked = self.store.cache_get(PENDING, key)
+        if not parked:
+            return []
+        outcomes: list[Envelope] = []
+        for raw in json.loads(parked):
+            outcomes.extend(self.apply(ContributionScored.model_validate_json(raw)))
+        self.store.cache_set(PENDING, key, "[]", ttl_s=60)
+        return outcomes

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from pipeline.schemas import ContributionSubmitted, LanguageIdentified, LanguageResult
-from pipeline.store.base import SaveResult
 from pipeline.store.embedded import EmbeddedStore
 from pipeline.workers.triage import TriageStage
 from tests.conftest import contribution
@@ -31,23 +30,25 @@ def store(tmp_path: Path) -> EmbeddedStore:
 
 
 def test_items_land_in_needs_review_with_their_language(store: EmbeddedStore) -> None:
-    TriageStage(store).process([identified(lang="pl")])
+    TriageStage(store, wait_for_scores=False).process([identified(lang="pl")])
     item = store.get("decidim-test:c-1")
     assert item is not None
     assert (item.state, item.language_code, item.version) == ("needs_review", "pl", 1)
 
 
 def test_the_same_event_twice_changes_nothing(store: EmbeddedStore) -> None:
-    triage = TriageStage(store)
+    triage = TriageStage(store, wait_for_scores=False)
     event = identified()
-    assert triage.apply(event) is SaveResult.SAVED
+    triage.apply(event)
     before = store.get("decidim-test:c-1")
-    assert triage.apply(event) is SaveResult.DUPLICATE
+    assert before is not None and before.revision == 1
+    assert triage.apply(event) == []
     assert store.get("decidim-test:c-1") == before
+    assert store.was_applied(str(event.event_id))
 
 
 def test_an_older_version_never_overwrites_a_newer_one(store: EmbeddedStore) -> None:
-    triage = TriageStage(store)
+    triage = TriageStage(store, wait_for_scores=False)
     triage.apply(identified(version=2, body="Second version of the text.", lang="de"))
     triage.apply(identified(version=1, body="First version.", lang="en"))
     item = store.get("decidim-test:c-1")
@@ -57,7 +58,7 @@ def test_an_older_version_never_overwrites_a_newer_one(store: EmbeddedStore) -> 
 
 
 def test_a_new_version_reopens_a_decided_item(store: EmbeddedStore) -> None:
-    triage = TriageStage(store)
+    triage = TriageStage(store, wait_for_scores=False)
     triage.apply(identified(version=1))
     decided = store.get("decidim-test:c-1")
     assert decided is not None
@@ -73,6 +74,6 @@ def test_a_new_version_reopens_a_decided_item(store: EmbeddedStore) -> None:
 
 
 def test_unknown_language_still_reaches_the_queue(store: EmbeddedStore) -> None:
-    TriageStage(store).process([identified(lang=None)])
+    TriageStage(store, wait_for_scores=False).process([identified(lang=None)])
     item = store.get("decidim-test:c-1")
     assert item is not None and item.state == "needs_review" and item.language_code is None
