@@ -182,6 +182,19 @@ def report_combined(detector: LanguageDetector, sets: dict[str, list[Row]], repe
     return out
 
 
+def report_stage(detector: LanguageDetector, sets: dict[str, list[Row]]) -> dict:
+    """The langid worker stage end to end on the embedded bus, over the dev texts three times."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from stage import measure_langid_stage
+
+    texts = [t for _, t in sets["dev"]] * 3
+    stage = measure_langid_stage(texts, detector)
+    return {
+        "stage_texts_per_s_dev": round(stage["stage_texts_per_s"]),
+        "stage_busy_share_dev": round(stage["stage_busy_share"], 3),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--dev", help="langid_dev.jsonl (default: ../shared/data/...)")
@@ -209,6 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures[f"speed_ratio_combined_over_raw_{name}"] = round(
             figures[f"combined_texts_per_s_{name}"] / figures[f"raw_texts_per_s_{name}"], 3
         )
+    figures.update(report_stage(detector, sets))
     if args.heldout:
         held = load_heldout(sets["dev"], args.heldout)
         guesses = [detector.detect(t) for _, t in held]

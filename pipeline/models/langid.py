@@ -1,16 +1,17 @@
-"""Language identification: fastText ``lid.176.ftz`` with a lingua second opinion and rules.
+"""Language identification: fastText ``lid.176.ftz``, a word-frequency lexicon, lingua, rules.
 
 ``LanguageDetector.detect`` decides in this order:
 
 1. No letters at all -> ``lang=None``, reason ``no_letters``.
-2. fastText (top 10) on the text, newlines replaced by spaces. **Fast path** (method
-   ``fasttext``): the top label is a configured language of the text's script with probability
-   >= ``fast_threshold`` (0.8), or >= ``confusable_threshold`` (0.9) for the languages lid.176
-   wrongly pulls its neighbours into (``ATTRACTORS``: cs hr sl es fi en de); the text has
-   >= ``min_letters`` letters and no Maltese features. sh/bs/sr probability counts for hr.
-3. Otherwise technical tokens (URLs, options, identifiers, acronyms) are stripped and fastText
-   re-run over all labels; candidates are the configured languages of the dominant script
-   (a non-Latin script with a quarter of the letters dominates).
+2. fastText, called once on the text (newlines replaced by spaces), listing every label of
+   probability >= 1e-4. **Fast path** (method ``fasttext``): the top label is a configured
+   language of the text's script with probability >= ``fast_threshold`` (0.8), or >=
+   ``confusable_threshold`` (0.9) for the languages lid.176 wrongly pulls its neighbours into
+   (``ATTRACTORS``: cs hr sl es fi en de); the text has >= ``min_letters`` letters and no
+   Maltese features. sh/bs/sr probability counts for hr.
+3. Otherwise technical tokens (URLs, options, identifiers, acronyms) are stripped (fastText is
+   asked again only when that changed the text); candidates are the configured languages of the
+   dominant script (a non-Latin script with a quarter of the letters dominates).
    - No configured language uses the script, or the top label is outside the configured set and
      either the text has letters no configured alphabet has (one Cyrillic word, or a quarter of
      the Latin words) or, for Latin text of >= ``min_letters`` letters, fastText is sure
@@ -20,8 +21,13 @@
    - One configured language for the script (bg, el): that language (``script``, or
      ``fasttext`` when fastText agrees).
    - Maltese features (ħ ġ ċ, il-/tal- article, ż, function words) -> ``mt``, ``rule:mt``.
+   - Latin script: the word-frequency lexicon (``langid_lexicon``, wordfreq lists) combined with
+     fastText (``fasttext+lexicon``) when it is decisive: its best language has a list knowing
+     half of the words and >= 0.6 of the posterior, and fastText puts < 0.1 on the languages
+     without a list (et, ga).
    - Else lingua gives a second opinion (``fasttext+lingua``): among the top language's confusable
-     group when that group holds ``group_mass`` of fastText's probability, else among all.
+     group when that group holds ``group_mass`` of fastText's probability, else among the 6 best
+     candidates by fastText + lexical posterior (lingua's cost grows with its languages).
      score = w * fastText + (1 - w) * lingua, times exp(-4 * share of words with letters outside
      the language's alphabet), times exp(``function_word_weight`` * function words of it).
 4. The platform ``hint`` only breaks ties: it replaces the answer when it is among the top 3,
@@ -59,7 +65,11 @@ __all__ = ["EU_LANGUAGES", "LanguageDetector", "LanguageGuess", "fasttext_model_
 _EU = "bg cs da de el en es et fi fr ga hr hu it lt lv mt nl pl pt ro sk sl sv"
 EU_LANGUAGES: tuple[str, ...] = tuple(_EU.split())
 _PREFIX = "__label__"
-_K = 10  # fastText labels requested on the fast path
+# fastText is asked once per text for every label of probability >= this (one call serves the
+# fast path, the slow path's candidate ranking and the mixed-language gate; labels below it
+# change no decision and listing all 176 costs about a quarter more per call).
+_FT_THRESHOLD = 1e-4
+Preds = list[tuple[float, str]]  # fastText's (probability, label) pairs, best first
 _ALPHABET_PENALTY = 4.0
 _HINT_MIN_SHARE = 0.25  # the hint must score at least this share of the best candidate
 _LN10 = math.log(10.0)
@@ -70,6 +80,9 @@ _LEX_PRIOR = 0.5  # weight of fastText's log probability
 _LEX_NO_LIST_LOG10 = -5.0  # per-word log10 frequency assumed for a language without a list
 _LEX_MIN_KNOWN = 0.5  # share of the words the winner's list must know
 _LEX_MIN_POSTERIOR = 0.6
+# lingua's cost grows with its languages (~0.6 ms for all 21 Latin ones, ~0.07 ms for two):
+# outside a confusable group it weighs only the best candidates by fastText + lexicon.
+_LINGUA_MAX = 6
 _LEX_MAX_UNLISTED = 0.1  # fastText mass on languages without a list (et, ga) that sends to lingua
 
 
@@ -122,6 +135,7 @@ class LanguageDetector:
         lexical_opinion: bool = True,
     ) -> None:
         self._model = fasttext.load_model(str(model_path or fasttext_model_path()))
+        self._predict_raw = self._model.f.predict  # the pybind call, without the wrapper
         known = self._fasttext_labels()
         langs: list[str] = []
         for raw in languages:
@@ -191,27 +205,25 @@ class LanguageDetector:
             return NO_LETTERS
         flat = text.replace("\n", " ").replace("\r", " ") if "\n" in text or "\r" in text else text
         try:
-            labels, probs = self._model.predict(flat, k=_K)
+            preds = self._predict(flat)
         except (TypeError, UnicodeError):  # lone surrogates cannot reach the model as UTF-8
             return self.detect(text.encode("utf-8", "replace").decode("utf-8"), hint)
-        top, p = labels[0], float(probs[0])
+        p, top = preds[0]
         if top in self._hr_labels:  # sh, bs, sr and hr: one language to lid.176's Latin side
             top = _PREFIX + "hr"
-            p = sum(
-                float(q) for lab, q in zip(labels, probs, strict=False) if lab in self._hr_labels
-            )
+            p = sum(q for q, lab in preds if lab in self._hr_labels)
         if (
             p >= self._fast_threshold.get(top, 2.0)
             and profile.letters >= self._min_letters
             and self._script[top[9:]] == profile.dominant
             and not (self._check_maltese and self._is_maltese(flat))
         ):
-            guess = self._fasttext_guess(labels, probs, profile.dominant, "fasttext")
+            guess = self._fasttext_guess(preds, profile.dominant, "fasttext")
         else:
-            guess = self._slow(flat, profile.letters, rules.normalise_hint(hint))
+            guess = self._slow(flat, preds, profile.letters, rules.normalise_hint(hint))
         if (
             profile.letters >= 2 * self._min_letters
-            and self._may_be_mixed(labels, probs)
+            and self._may_be_mixed(preds)
             and rules.SEGMENT_BOUNDARY_RE.search(text)
         ):
             return self._check_mixed(text, guess)
@@ -230,14 +242,20 @@ class LanguageDetector:
         """Plain fastText baseline: argmax over the configured languages, no rules."""
         if not rules.LETTER_RE.search(text):
             return NO_LETTERS
-        labels, probs = self._model.predict(text.replace("\n", " ").replace("\r", " "), k=-1)
-        ranked = _ranked(_normalised(_configured(labels, probs, self._set)))
+        preds = self._predict(text.replace("\n", " ").replace("\r", " "))
+        ranked = _ranked(_normalised(_configured(preds, self._set)))
         if not ranked:
-            return self._unsupported(labels[0][9:], labels, probs, "other")
+            return self._unsupported(preds[0][1][9:], preds, "other", text)
         lang, conf = ranked[0]
         return LanguageGuess(lang, conf, conf >= self._rel_t, tuple(ranked[:3]), "fasttext-only")
 
     # --- internals -------------------------------------------------------------------------
+
+    def _predict(self, flat: str) -> Preds:
+        """fastText's labels of probability >= ``_FT_THRESHOLD`` (at least one), best first."""
+        return self._predict_raw(flat + "\n", -1, _FT_THRESHOLD, "strict") or self._predict_raw(
+            flat + "\n", 1, 0.0, "strict"
+        )
 
     def _fasttext_labels(self) -> frozenset[str]:
         get_labels = getattr(self._model, "get_labels", None)
@@ -266,22 +284,18 @@ class LanguageDetector:
             detector = self._lingua_cache[codes] = builder.build()
         return detector
 
-    def _distribution(
-        self, labels: Sequence[str], probs: Sequence[float], script: str
-    ) -> dict[str, float]:
+    def _distribution(self, preds: Preds, script: str) -> dict[str, float]:
         """fastText probabilities of the configured languages written in ``script``."""
         codes = self._codes[script]
         dist: dict[str, float] = {}
-        for lab, q in zip(labels, probs, strict=False):
+        for q, lab in preds:
             code = codes.get(lab)
             if code is not None:
-                dist[code] = dist.get(code, 0.0) + float(q)
+                dist[code] = dist.get(code, 0.0) + q
         return dist
 
-    def _fasttext_guess(
-        self, labels: Sequence[str], probs: Sequence[float], script: str, method: str
-    ) -> LanguageGuess:
-        dist = self._distribution(labels, probs, script)
+    def _fasttext_guess(self, preds: Preds, script: str, method: str) -> LanguageGuess:
+        dist = self._distribution(preds, script)
         total = sum(dist.values())
         best = sorted(dist.items(), key=itemgetter(1), reverse=True)[:3]  # fastText is exact
         ranked = tuple((c, round(q / total, 6)) for c, q in best)
@@ -292,19 +306,23 @@ class LanguageDetector:
         polish = dist.get("pl", 0.0) if dist else 0.0
         return rules.maltese_evidence(text).is_maltese(polish)
 
-    def _slow(self, flat: str, letters: int, hint: str | None) -> LanguageGuess:
+    def _slow(self, flat: str, preds: Preds, letters: int, hint: str | None) -> LanguageGuess:
         text = rules.strip_technical(flat, letters)
-        labels, probs = self._model.predict(text, k=-1)  # all labels: complete candidate ranking
+        if text != flat:  # fastText again, on the words only
+            preds = self._predict(text)
         script = rules.script_profile(text).dominant
         allowed = self._by_script[script]
         if not allowed:
-            seen = next((lab[9:] for lab in labels if self._script[lab[9:]] == script), "und")
-            return self._unsupported(seen, labels, probs, script)
-        top = labels[0][9:]
+            seen = next((lab[9:] for _, lab in preds if self._script[lab[9:]] == script), "und")
+            return self._unsupported(seen, preds, script, text)
+        p, top = preds[0]
+        top = top[9:]
         top = self._alias.get(top, top) if script == "latin" else top
-        if top not in self._set and self._outside(top, float(probs[0]), text, letters, script):
-            return self._unsupported(top, labels, probs, script)
-        dist = self._distribution(labels, probs, script)
+        if top not in self._set and self._outside(top, p, text, letters, script):
+            return self._unsupported(top, preds, script, text)
+        dist = self._distribution(preds, script)
+        for c in allowed:  # below fastText's threshold: probability ~0, still a candidate
+            dist.setdefault(c, 0.0)
         method = "fasttext+rules"
         if len(allowed) == 1:
             scores, method = {allowed[0]: 1.0}, "script" if top != allowed[0] else "fasttext"
@@ -316,11 +334,16 @@ class LanguageDetector:
             method = "rule:mt"
         else:
             dist = _normalised(dist) if dist else {c: 1.0 / len(allowed) for c in allowed}
-            lexical = self._lexical_opinion(text, dist, letters) if script == "latin" else None
+            found = self._lexical_posterior(text, dist, letters) if script == "latin" else None
+            lexical = self._lexical_decision(found)
             if lexical is not None:
                 scores, method = lexical, "fasttext+lexicon"
             else:
-                scores, method = self._lingua_scores(text, dist, allowed)
+                prior = dist
+                if found is not None:  # rank lingua's candidates by both opinions
+                    post = found[0]
+                    prior = {c: q + post.get(c, 0.0) for c, q in dist.items()}
+                scores, method = self._lingua_scores(text, dist, allowed, prior)
         ranked = _ranked(_normalised(scores))
         lang, conf = ranked[0]
         if hint and hint != lang and conf < self._hint_t:
@@ -335,11 +358,15 @@ class LanguageDetector:
         return LanguageGuess(lang, conf, reason is None, tuple(ranked[:3]), method, reason)
 
     def _lingua_scores(
-        self, text: str, dist: dict[str, float], allowed: tuple[str, ...]
+        self,
+        text: str,
+        dist: dict[str, float],
+        allowed: tuple[str, ...],
+        prior: dict[str, float] | None = None,
     ) -> tuple[dict[str, float], str]:
         """score = w * fastText + (1 - w) * lingua, with the alphabet penalty and the
         function-word bonus."""
-        lingua = self._second_opinion(text, _ranked(dist), allowed)
+        lingua = self._second_opinion(text, _ranked(dist), allowed, prior)
         method = "fasttext+rules"
         if lingua:
             method = "fasttext+lingua"
@@ -361,6 +388,11 @@ class LanguageDetector:
     def _lexical_opinion(
         self, text: str, dist: dict[str, float], letters: int
     ) -> dict[str, float] | None:
+        return self._lexical_decision(self._lexical_posterior(text, dist, letters))
+
+    def _lexical_decision(
+        self, found: tuple[dict[str, float], dict[str, float], float] | None
+    ) -> dict[str, float] | None:
         """fastText combined with word frequencies, or None when that is not decisive.
 
         Log score of a language: ``_LEX_TEMPERATURE`` * ln(word-frequency likelihood of the
@@ -372,6 +404,21 @@ class LanguageDetector:
         that knows at least half of the words, holds ``_LEX_MIN_POSTERIOR`` of the softmax, and
         fastText puts less than ``_LEX_MAX_UNLISTED`` on languages without a list; otherwise
         lingua decides."""
+        if found is None:
+            return None
+        post, known, unlisted = found
+        if unlisted >= _LEX_MAX_UNLISTED:
+            return None
+        best = max(post, key=post.__getitem__)
+        if known.get(best, 0.0) < _LEX_MIN_KNOWN or post[best] < _LEX_MIN_POSTERIOR:
+            return None
+        return post
+
+    def _lexical_posterior(
+        self, text: str, dist: dict[str, float], letters: int
+    ) -> tuple[dict[str, float], dict[str, float], float] | None:
+        """The lexical softmax over ``dist``'s languages, the share of words each list knows and
+        fastText's mass on languages without a list; None without a lexicon or words."""
         lexicon = self._lexicon
         if lexicon is None or not dist:
             return None
@@ -379,8 +426,6 @@ class LanguageDetector:
         if not lex.words:
             return None
         unlisted = sum(q for c, q in dist.items() if c not in lex.loglik)
-        if unlisted >= _LEX_MAX_UNLISTED:
-            return None
         no_list = _LEX_NO_LIST_LOG10 * lex.words
         shrink = min(1.0, letters / self._min_letters)
         logit = {
@@ -396,10 +441,7 @@ class LanguageDetector:
                 logit[c] -= _ALPHABET_PENALTY * share
         top = max(logit.values())
         post = _normalised({c: math.exp(v - top) for c, v in logit.items()})
-        best = max(post, key=post.__getitem__)
-        if lex.known.get(best, 0.0) < _LEX_MIN_KNOWN or post[best] < _LEX_MIN_POSTERIOR:
-            return None
-        return post
+        return post, lex.known, unlisted
 
     def _outside(self, top: str, p: float, text: str, letters: int, script: str) -> bool:
         """Is the text in fastText's non-configured ``top`` language rather than a configured
@@ -418,7 +460,11 @@ class LanguageDetector:
         return letters >= self._min_letters and p >= (0.9 if partner else self._unsup_t)
 
     def _second_opinion(
-        self, text: str, ranked: list[tuple[str, float]], allowed: tuple[str, ...]
+        self,
+        text: str,
+        ranked: list[tuple[str, float]],
+        allowed: tuple[str, ...],
+        prior: dict[str, float] | None = None,
     ) -> dict[str, float]:
         """lingua's confidences for the configured languages it knows (not Maltese).
 
@@ -436,6 +482,9 @@ class LanguageDetector:
             subset = group
         else:
             subset = frozenset(c for c in allowed if c in known)
+            if _LINGUA_MAX and prior and len(subset) > _LINGUA_MAX:
+                order = sorted(subset, key=lambda c: (-prior.get(c, 0.0), c))
+                subset = frozenset(order[:_LINGUA_MAX])
             if len(subset) < 2:
                 return {}
         detector = self._lingua_detector(subset)
@@ -444,27 +493,32 @@ class LanguageDetector:
             for cv in detector.compute_language_confidence_values(text)
         }
 
-    def _unsupported(
-        self, code: str, labels: Sequence[str], probs: Sequence[float], script: str
-    ) -> LanguageGuess:
-        """Candidates: the configured languages of the text's script, if any, else all."""
-        if self._by_script[script]:
-            dist = self._distribution(labels, probs, script)
-        else:
-            dist = _configured(labels, probs, self._set)
+    def _unsupported(self, code: str, preds: Preds, script: str, text: str) -> LanguageGuess:
+        """Candidates: the configured languages of the text's script, if any, else all (from
+        every fastText label when none reached ``_FT_THRESHOLD``)."""
+        for attempt in (preds, None):
+            if attempt is None:
+                flat = text.replace("\n", " ").replace("\r", " ")
+                attempt = self._predict_raw(flat + "\n", -1, 0.0, "strict")
+            if self._by_script[script]:
+                dist = self._distribution(attempt, script)
+            else:
+                dist = _configured(attempt, self._set)
+            if dist:
+                break
         ranked = _ranked(_normalised(dist)) if dist else []
         return LanguageGuess(
             None, 0.0, False, tuple(ranked[:3]), "fasttext", f"unsupported_language:{code}"
         )
 
-    def _may_be_mixed(self, labels: Sequence[str], probs: Sequence[float]) -> bool:
+    def _may_be_mixed(self, preds: Preds) -> bool:
         """Cheap gate for ``_check_mixed``: a text that mixes languages leaves some of fastText's
         whole-text probability on a second family; one language alone (top family >= 0.99,
         any other < 0.005) is not segmented."""
         mass: dict[str, float] = {}
-        for lab, q in zip(labels, probs, strict=False):
+        for q, lab in preds:
             fam = self._family[lab]
-            mass[fam] = mass.get(fam, 0.0) + float(q)
+            mass[fam] = mass.get(fam, 0.0) + q
         ranked = sorted(mass.values(), reverse=True)
         return ranked[0] < 0.99 or (len(ranked) > 1 and ranked[1] >= 0.005)
 
@@ -474,10 +528,12 @@ class LanguageDetector:
         for piece, n in rules.segments(text, self._min_letters):
             if n < self._min_letters:
                 continue
-            labels, probs = self._model.predict(piece.replace("\n", " ").replace("\r", " "), k=1)
-            if float(probs[0]) < self._mixed_t:
+            q, label = self._predict_raw(
+                piece.replace("\n", " ").replace("\r", " ") + "\n", 1, 0.0, "strict"
+            )[0]
+            if q < self._mixed_t:
                 continue
-            code = labels[0][9:]
+            code = label[9:]
             code = self._alias.get(code, code)
             letters[code] = letters.get(code, 0) + n
         if len({rules.family(c) for c in letters}) < 2:
@@ -493,10 +549,8 @@ class LanguageDetector:
         return LanguageGuess(lang, conf, False, guess.candidates, guess.method, reason, seen)
 
 
-def _configured(
-    labels: Sequence[str], probs: Sequence[float], langs: frozenset[str]
-) -> dict[str, float]:
-    return {lab[9:]: float(q) for lab, q in zip(labels, probs, strict=False) if lab[9:] in langs}
+def _configured(preds: Preds, langs: frozenset[str]) -> dict[str, float]:
+    return {lab[9:]: q for q, lab in preds if lab[9:] in langs}
 
 
 def _normalised(scores: dict[str, float]) -> dict[str, float]:

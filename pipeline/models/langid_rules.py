@@ -190,6 +190,7 @@ ALPHABET_EXTRA: dict[str, str] = {
     "sl": "čšž",
     "sv": "åäöé",
 }
+_ALPHABET_SETS = {code: frozenset(extra) for code, extra in ALPHABET_EXTRA.items()}
 _WORD_RE = re.compile(r"[^\W\d_]+")
 
 
@@ -200,13 +201,14 @@ def foreign_letter_share(text: str, languages: tuple[str, ...]) -> dict[str, flo
     special = [w for w in words if not w.isascii()]
     if not special:
         return {}
-    chars = [set(c for c in w if c > "z") for w in special]
+    chars = [frozenset(c for c in w if c > "z") for w in special]
+    every = frozenset().union(*chars)
     out: dict[str, float] = {}
     for lang in languages:
-        alphabet = ALPHABET_EXTRA.get(lang)
-        if alphabet is None:
+        alphabet = _ALPHABET_SETS.get(lang)
+        if alphabet is None or every <= alphabet:  # the usual case: every word spellable
             continue
-        bad = sum(1 for cs in chars if not cs.issubset(alphabet))
+        bad = sum(1 for cs in chars if not cs <= alphabet)
         if bad:
             out[lang] = bad / len(words)
     return out

@@ -288,3 +288,30 @@ def test_lexicon_reads_the_wordfreq_wheel() -> None:
     assert scores.words == 2 and scores.loglik["sk"] > scores.loglik["cs"]
     assert scores.known["sk"] == 1.0
     assert lexicon.scores("1234 --").words == 0
+
+
+def test_lingua_weighs_only_the_best_candidates(detector: LanguageDetector) -> None:
+    from pipeline.models import langid
+
+    allowed = tuple(c for c in detector.languages if c not in ("bg", "el"))
+    prior = {c: float(i) for i, c in enumerate(allowed)}  # the last ones are the best
+    opinion = detector._second_opinion("Tervetuloa kotiin", [("fi", 0.5)], allowed, prior)
+    known = [c for c in allowed if c != "mt"]  # lingua has no Maltese
+    expected = set(known[-langid._LINGUA_MAX :])
+    assert set(opinion) == expected
+
+
+def test_fasttext_is_asked_once_for_a_plain_text(
+    detector: LanguageDetector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    raw = detector._predict_raw
+
+    def counting(text: str, *args: object) -> object:
+        calls.append(text)
+        return raw(text, *args)
+
+    monkeypatch.setattr(detector, "_predict_raw", counting)
+    guess = detector.detect("Dobrý den, jak se máš")  # slow path, nothing technical to strip
+    assert guess.lang in ("cs", "sk") and guess.method != "fasttext"
+    assert len(calls) == 1
