@@ -64,7 +64,12 @@ class FloodDetector:
         neighbours = [n for n in self._lsh.query(sketch) if n in self._recent]
         self._lsh.insert(key, sketch)
         self._recent[key] = None
-        self._evict()
+        try:
+            return self._cluster(key, neighbours)
+        finally:
+            self._evict()
+
+    def _cluster(self, key: str, neighbours: list[str]) -> FloodMatch:
         if not neighbours:
             return FloodMatch(None, 0)
         clusters = list(dict.fromkeys(c for n in neighbours if (c := self._recent[n])))
