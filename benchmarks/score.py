@@ -1,0 +1,180 @@
+"""Toxicity scoring throughput: per-text detoxify vs ToxicityScorer vs the raw model forward.
+
+A random-weight XLM-R **base** of real size (hidden 768, 12 layers, 12 heads, intermediate 3072,
+vocab 250002) is saved in detoxify's checkpoint format and loaded through detoxify (no weights
+are downloaded; speed does not depend on the weights). The SentencePiece tokenizer is trained on
+the sample contributions (its vocabulary is padded to 250002 rows in the embedding only).
+
+    taskset -c 0,1 python benchmarks/score.py [--texts 256] [--batch-size 32] [--threads 2]
+
+(a) ``Detoxify.predict(text)`` one text at a time, (b) ``ToxicityScorer.score`` (length-sorted
+batches), (c) the model forward alone on pre-tokenized, length-sorted batches of the same size
+(the ceiling). Also (d) ``cpu_bf16=True`` with its score drift vs (b). On CUDA: (b) and (c) in
+fp16 as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
+
+from pipeline.models.toxicity import CATEGORIES, ToxicityScorer
+from tests.toxicity_model import write_detoxify_checkpoint, write_tokenizer
+
+SAMPLE = Path(__file__).resolve().parents[1] / "pipeline" / "data" / "sample_contributions.jsonl"
+
+
+def load_texts(n: int) -> list[str]:
+    """Contribution bodies (title + body when there is a title), cycled to ``n`` texts."""
+    bodies = []
+    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        body = row.get("body") or ""
+        bodies.append(f"{row['title']}\n\n{body}" if row.get("title") else body)
+    return [bodies[i % len(bodies)] for i in range(n)]
+
+
+def build_base(out_dir: Path, lines: list[str]) -> tuple[Path, Path]:
+    config_dir = out_dir / "config"
+    tokenizer = write_tokenizer(lines, config_dir, vocab_size=4000)
+    config = XLMRobertaConfig(
+        vocab_size=250002,
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        max_position_embeddings=514,
+        type_vocab_size=1,
+        num_labels=len(CATEGORIES),
+        problem_type="multi_label_classification",
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=0,
+        eos_token_id=2,
+    )
+    torch.manual_seed(0)
+    model = XLMRobertaForSequenceClassification(config).eval()
+    checkpoint = out_dir / "xlmr-base-random.ckpt"
+    write_detoxify_checkpoint(model, config_dir, checkpoint)
+    del model
+    return checkpoint, config_dir
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def raw_forward(scorer: ToxicityScorer, texts: list[str], fp16: bool) -> Callable[[], None]:
+    """The ceiling: the model alone on pre-tokenized, pre-padded, length-sorted batches."""
+    ids = scorer.tokenizer(texts, truncation=True, max_length=scorer.max_length)["input_ids"]
+    ids.sort(key=len)
+    batches = []
+    for start in range(0, len(ids), scorer.batch_size):
+        chunk = ids[start : start + scorer.batch_size]
+        width = max(map(len, chunk))
+        x = torch.full((len(chunk), width), scorer.tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(x)
+        for r, row in enumerate(chunk):
+            x[r, : len(row)] = torch.tensor(row)
+            mask[r, : len(row)] = 1
+        batches.append((x.to(scorer.device), mask.to(scorer.device)))
+
+    def run() -> None:
+        with torch.inference_mode():
+            for x, mask in batches:
+                if fp16:
+                    with torch.autocast("cuda", dtype=torch.float16):
+                        scorer.model(input_ids=x, attention_mask=mask).logits.float().cpu()
+                else:
+                    scorer.model(input_ids=x, attention_mask=mask).logits.float().cpu()
+
+    return run
+
+
+def max_drift(a: list[dict[str, float]], b: list[dict[str, float]]) -> float:
+    return max(abs(x[c] - y[c]) for x, y in zip(a, b, strict=True) for c in x)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--texts", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--no-bf16", action="store_true", help="skip the CPU bf16 variant")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    texts = load_texts(args.texts)
+    with tempfile.TemporaryDirectory(prefix="tox-bench-") as tmp:
+        t_build, (checkpoint, config_dir) = timed(lambda: build_base(Path(tmp), texts))
+        t_load, scorer = timed(
+            lambda: ToxicityScorer(
+                checkpoint,
+                config_dir,
+                device="cpu",
+                batch_size=args.batch_size,
+                max_length=args.max_length,
+                threads=args.threads,
+            )
+        )
+    lengths = [len(x) for x in scorer._encode(texts)]
+    print(
+        f"XLM-R base (random weights), {len(texts)} texts, tokens/text mean "
+        f"{sum(lengths) / len(lengths):.0f} max {max(lengths)}, batch {args.batch_size}, "
+        f"torch threads {torch.get_num_threads()}; build {t_build:.1f}s, load {t_load:.1f}s"
+    )
+
+    scorer.score(texts[: args.batch_size])  # warm-up
+    t_a, _ = timed(lambda: [scorer.detoxify.predict(t) for t in texts])
+    t_b, scores_b = timed(lambda: scorer.score(texts))
+    t_c, _ = timed(raw_forward(scorer, texts, fp16=False))
+    rate = {k: len(texts) / t for k, t in (("a", t_a), ("b", t_b), ("c", t_c))}
+    print(f"(a) Detoxify.predict per text : {rate['a']:8.1f} texts/s")
+    print(f"(b) ToxicityScorer.score      : {rate['b']:8.1f} texts/s")
+    print(f"(c) raw forward (ceiling)     : {rate['c']:8.1f} texts/s")
+    print(f"(b)/(a) = {rate['b'] / rate['a']:.2f}  (target >= 3)")
+    print(f"(b)/(c) = {rate['b'] / rate['c']:.2f}  (target >= 0.9)")
+
+    if not args.no_bf16:
+        scorer.cpu_bf16 = True
+        scorer.score(texts[: args.batch_size])
+        t_d, scores_d = timed(lambda: scorer.score(texts))
+        scorer.cpu_bf16 = False
+        print(
+            f"(d) score, cpu_bf16=True      : {len(texts) / t_d:8.1f} texts/s "
+            f"({t_b / t_d:.2f}x (b)); max |drift| vs (b) {max_drift(scores_b, scores_d):.4f} "
+            "(random weights: scores sit near 0.5, drift on trained weights may differ)"
+        )
+
+    if torch.cuda.is_available():
+        scorer.model.to("cuda")
+        scorer.device = "cuda"
+        scorer.score(texts[: args.batch_size])
+        torch.cuda.synchronize()
+        t_g, scores_g = timed(lambda: scorer.score(texts))
+        t_gc, _ = timed(raw_forward(scorer, texts, fp16=True))
+        print(
+            f"GPU fp16: score {len(texts) / t_g:.1f} texts/s, raw forward "
+            f"{len(texts) / t_gc:.1f} texts/s, ratio {t_gc / t_g:.2f}; "
+            f"max |drift| vs CPU fp32 {max_drift(scores_b, scores_g):.4f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
