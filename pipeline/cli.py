@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="topic counts, consumer lag, queue counts, dead letters")
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
+    models = sub.add_parser("models", help="translation models (offline, from local files)")
+    models_sub = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    install = models_sub.add_parser("install", help="install a .argosmodel file or a model dir")
+    install.add_argument("source", type=Path, metavar="FILE.argosmodel|DIR")
+    models_sub.add_parser("list", help="installed models: pairs, engine, size, device")
+
     policy = sub.add_parser("policy", help="moderation policy")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
     check = policy_sub.add_parser("check", help="validate a policy file and show what it does")
@@ -97,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "config": cmd_config,
         "rebuild": cmd_rebuild,
         "policy": cmd_policy,
+        "models": cmd_models,
     }[args.command]
     try:
         return handler(args, settings)
@@ -175,6 +182,35 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     status = collect_status(open_bus(settings), open_store(settings), settings)
     print(status_json(status) if args.json else format_status(status))
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.models.translate import TranslationModelError, install_model, list_models
+
+    models_dir = settings.resolved_models_dir
+    if args.models_command == "install":
+        if not args.source.exists():
+            raise FileNotFoundError(f"no such file or directory: {args.source}")
+        try:
+            info = install_model(args.source, models_dir)
+        except TranslationModelError as exc:
+            print(f"hemicycle: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        pairs = ", ".join(f"{s}→{t}" for s, t in sorted(info.pairs))
+        print(f"installed {info.model_id} ({info.engine}, {pairs}) into {info.path}")
+        return EXIT_OK
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    found = list_models(models_dir)
+    print(f"models in {models_dir}: {len(found)}")
+    for info in found:
+        pairs = ", ".join(f"{s}→{t}" for s, t in sorted(info.pairs))
+        if info.multi_target:
+            pairs = f"many-to-many ({len(info.pairs)} pairs)"
+        size = f"{info.size_bytes / 1e6:.1f} MB"
+        print(f"  {info.model_id:<40} {info.engine:<12} {size:>10}  {device:<5} {pairs}")
     return EXIT_OK
 
 

@@ -32,5 +32,6 @@ def export_record(item: QueueItem) -> dict[str, Any]:
         "spam_signals": [signal.model_dump() for signal in item.spam_signals],
         "cluster_id": item.cluster_id,
         "translations": [t.model_dump() for t in item.translations],
+        "translations_unavailable": [u.model_dump() for u in item.translations_unavailable],
         "decisions": [d.model_dump(mode="json") for d in item.decisions],
     }

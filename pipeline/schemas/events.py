@@ -168,6 +168,8 @@ class TranslationCorrected(Envelope):
     text: str = Field(min_length=1, max_length=200_000)
     translator: str = Field(min_length=1, max_length=200)
     previous_text: str | None = None
+    source_language: str | None = Field(None, description="Language of the original field.")
+    source_text: str | None = Field(None, description="The original field, for the memory.")
 
 
 class ModerationOutcome(Envelope):

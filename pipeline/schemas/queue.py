@@ -11,7 +11,13 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from pipeline.schemas.contribution import Contribution
-from pipeline.schemas.events import LanguageResult, Score, SpamSignal, Translation
+from pipeline.schemas.events import (
+    LanguageResult,
+    Score,
+    SpamSignal,
+    Translation,
+    UnavailableTranslation,
+)
 
 QueueState = Literal[
     "pending",  # known, not yet identified
@@ -54,6 +60,7 @@ class QueueItem(BaseModel):
     unavailable_reason: str | None = None
     author_prior_contributions: int | None = None
     translations: list[Translation] = Field(default_factory=list)
+    translations_unavailable: list[UnavailableTranslation] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
     submitted_at: AwareDatetime

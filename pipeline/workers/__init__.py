@@ -11,6 +11,7 @@ from pipeline.workers.runner import Stage
 # Worker name → "module:class", in pipeline order.
 _STAGES: dict[str, str] = {
     "langid": "pipeline.workers.langid:LangidStage",
+    "translator": "pipeline.workers.translator:TranslatorStage",
     "scorer": "pipeline.workers.scorer:ScorerStage",
     "triage": "pipeline.workers.triage:TriageStage",
 }

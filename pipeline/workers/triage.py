@@ -26,7 +26,15 @@ from typing import Any, ClassVar
 from pipeline.config import Settings
 from pipeline.logs import get_logger
 from pipeline.policy import Policy, PolicyInputs, decide, load_policy
-from pipeline.schemas import ContributionScored, LanguageIdentified, ModerationOutcome
+from pipeline.schemas import (
+    ContributionScored,
+    ContributionTranslated,
+    LanguageIdentified,
+    ModerationOutcome,
+    Translation,
+    TranslationCorrected,
+)
+from pipeline.schemas.codec import decode_event
 from pipeline.schemas.envelope import Envelope, utc_now
 from pipeline.schemas.queue import QueueItem
 from pipeline.store.base import QueueStore, SaveResult
@@ -47,8 +55,13 @@ class ConcurrentWriteError(RuntimeError):
 
 class TriageStage(Stage):
     name: ClassVar[str] = "triage"
-    inputs: ClassVar[tuple[str, ...]] = ("identified", "scored")
-    accepts: ClassVar[tuple[type, ...]] = (LanguageIdentified, ContributionScored)
+    inputs: ClassVar[tuple[str, ...]] = ("identified", "scored", "translated", "corrections")
+    accepts: ClassVar[tuple[type, ...]] = (
+        LanguageIdentified,
+        ContributionScored,
+        ContributionTranslated,
+        TranslationCorrected,
+    )
 
     def __init__(
         self,
@@ -87,8 +100,12 @@ class TriageStage(Stage):
             if isinstance(event, LanguageIdentified):
                 item = self._identified(current, event)
             elif current is None or event.contribution_version > current.version:
-                self._park(event)  # scores ahead of their contribution: apply later
+                self._park(event)  # results ahead of their contribution: apply later
                 return []
+            elif isinstance(event, ContributionTranslated):
+                item = self._translated(current, event)
+            elif isinstance(event, TranslationCorrected):
+                item = self._corrected(current, event)
             else:
                 item = self._scored(current, event)
             outcomes = self._decide(item, current, event)
@@ -145,6 +162,48 @@ class TriageStage(Stage):
             }
         return current.model_copy(update=update)
 
+    @staticmethod
+    def _translated(current: QueueItem, event: ContributionTranslated) -> QueueItem:
+        """Machine translations replace earlier ones of the same field and language, never a
+        translator's (``human``) text for the same version."""
+        human = {(t.field, t.target_language) for t in current.translations if t.origin == "human"}
+        fresh = [t for t in event.translations if (t.field, t.target_language) not in human]
+        replaced = {(t.field, t.target_language) for t in fresh}
+        kept = [t for t in current.translations if (t.field, t.target_language) not in replaced]
+        gone = {u.target_language for u in event.unavailable} | {t.target_language for t in fresh}
+        unavailable = [u for u in current.translations_unavailable if u.target_language not in gone]
+        return current.model_copy(
+            update={
+                "translations": sorted(kept + fresh, key=lambda t: (t.target_language, t.field)),
+                "translations_unavailable": unavailable + list(event.unavailable),
+                "updated_at": utc_now(),
+            }
+        )
+
+    @staticmethod
+    def _corrected(current: QueueItem, event: TranslationCorrected) -> QueueItem:
+        """A translator's correction: the translation becomes ``human``."""
+        slot = (event.field, event.target_language)
+        before = next(
+            (t for t in current.translations if (t.field, t.target_language) == slot), None
+        )
+        human = Translation(
+            field=event.field,
+            target_language=event.target_language,
+            text=event.text,
+            origin="human",
+            engine=None,
+            model_id=None,
+            route=before.route if before is not None else [],
+        )
+        kept = [t for t in current.translations if (t.field, t.target_language) != slot]
+        return current.model_copy(
+            update={
+                "translations": sorted([*kept, human], key=lambda t: (t.target_language, t.field)),
+                "updated_at": utc_now(),
+            }
+        )
+
     def _decide(self, item: QueueItem, before: QueueItem | None, event: Any) -> list[Envelope]:
         """Set state, priority and reasons from the policy; the outcome to emit, if any."""
         if item.state not in _MACHINE_STATES:
@@ -186,7 +245,7 @@ class TriageStage(Stage):
     def _pending_key(self, contribution_id: str, version: int) -> str:
         return f"{contribution_id}@{version}"
 
-    def _park(self, event: ContributionScored) -> None:
+    def _park(self, event: Any) -> None:
         key = self._pending_key(event.contribution_id, event.contribution_version)
         parked = json.loads(self.store.cache_get(PENDING, key) or "[]")
         raw = event.model_dump_json()
@@ -201,6 +260,6 @@ class TriageStage(Stage):
             return []
         outcomes: list[Envelope] = []
         for raw in json.loads(parked):
-            outcomes.extend(self.apply(ContributionScored.model_validate_json(raw)))
+            outcomes.extend(self.apply(decode_event(raw, expected=self.accepts)))
         self.store.cache_set(PENDING, key, "[]", ttl_s=60)
         return outcomes

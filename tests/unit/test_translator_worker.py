@@ -1,0 +1,177 @@
+"""The translator worker's own logic with a stand-in backend: routes, memory, cache, edits.
+
+Real models (a tiny MarianMT and its CTranslate2/argos conversion, trained at test time)
+are exercised in tests/unit/test_translate_backends.py and tests/integration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.models.translate import ModelInfo
+from pipeline.schemas import (
+    ContributionSubmitted,
+    ContributionTranslated,
+    LanguageIdentified,
+    LanguageResult,
+    TranslationCorrected,
+)
+from pipeline.store.embedded import EmbeddedStore
+from pipeline.workers.translator import TranslatorStage
+from tests.conftest import contribution
+
+
+class StandIn:
+    """Marks each segment with its pair, so routes are visible in the output."""
+
+    device = "cpu"
+
+    def __init__(self, info: ModelInfo, calls: list[tuple[str, int]]) -> None:
+        self.info = info
+        self.calls = calls
+
+    def count_tokens(self, text: str, source: str) -> int:
+        return len(text.split())
+
+    def translate(self, items: Sequence[tuple[str, str, str]]) -> list[str]:
+        self.calls.append((self.info.model_id, len(items)))
+        return [f"<{s}>{t}: {text}" for text, s, t in items]
+
+
+def info(model_id: str, *pairs: tuple[str, str]) -> ModelInfo:
+    return ModelInfo(
+        engine="argos",
+        model_id=model_id,
+        path=Path("/nonexistent"),
+        pairs=frozenset(pairs),
+        multi_target=False,
+        size_bytes=1,
+    )
+
+
+@pytest.fixture
+def stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TranslatorStage:
+    models = [
+        info("de-en", ("de", "en")),
+        info("en-fr", ("en", "fr")),
+        info("de-fr", ("de", "fr")),
+        info("en-de", ("en", "de")),
+        info("pl-en", ("pl", "en")),
+    ]
+    stage = TranslatorStage(
+        EmbeddedStore(tmp_path / "s.sqlite3"), models, ["en", "de", "fr", "pl", "ga"]
+    )
+    stage.calls = []  # type: ignore[attr-defined]
+    monkeypatch.setattr(stage, "backend", lambda i: StandIn(i, stage.calls))  # type: ignore[attr-defined]
+    return stage
+
+
+def identified(
+    n: int, body: str, lang: str, version: int = 1, title: str | None = None
+) -> LanguageIdentified:
+    source = ContributionSubmitted(
+        contribution=contribution(n, body=body, version=version, title=title)
+    )
+    return source.derive(
+        LanguageIdentified,
+        producer="langid",
+        contribution=source.contribution,
+        language=LanguageResult(lang=lang, confidence=1.0, reliable=True, method="t"),
+        detector="t",
+    )
+
+
+def by_target(events: list[Any]) -> dict[str, Any]:
+    out = {}
+    for event in events:
+        assert isinstance(event, ContributionTranslated)
+        for t in event.translations:
+            out[(t.target_language, t.field)] = t
+        for u in event.unavailable:
+            out[(u.target_language, "unavailable")] = u
+    return out
+
+
+def test_direct_pivot_and_unavailable_routes(stage: TranslatorStage) -> None:
+    events = stage.process([identified(1, "Mehr Züge. Weniger Staus.", "de", title="Züge")])
+    got = by_target(events)
+    assert got[("fr", "body")].text == "<de>fr: Mehr Züge. <de>fr: Weniger Staus."
+    assert got[("fr", "body")].route == ["de", "fr"]
+    assert got[("en", "title")].text == "<de>en: Züge"
+    assert got[("pl", "unavailable")].reason == "no model for de→pl and no pivot through en"
+    assert got[("ga", "unavailable")].reason.startswith("no model for de→ga")
+    assert ("de", "body") not in got  # never into the source language
+    pl = by_target(stage.process([identified(2, "Więcej pociągów.", "pl")]))
+    assert pl[("fr", "body")].route == ["pl", "en", "fr"]
+    assert pl[("fr", "body")].text == "<en>fr: <pl>en: Więcej pociągów."
+    assert pl[("fr", "body")].model_id == "pl-en+en-fr"
+    assert all(t.origin == "machine" for k, t in pl.items() if k[1] != "unavailable")
+
+
+def test_paragraphs_survive_and_one_event_per_target(stage: TranslatorStage) -> None:
+    events = stage.process([identified(3, "Erster Absatz.\n\nZweiter Absatz.", "de")])
+    assert (
+        by_target(events)[("en", "body")].text
+        == "<de>en: Erster Absatz.\n\n<de>en: Zweiter Absatz."
+    )
+    targets = sorted(t.target_language for e in events for t in e.translations)
+    assert targets == ["en", "fr"]
+    assert len({e.event_id for e in events}) == len(events)
+
+
+def test_identical_segments_are_translated_once_across_a_campaign(stage: TranslatorStage) -> None:
+    flood = [identified(10 + n, "Stoppt die Umgehungsstraße!", "de") for n in range(20)]
+    stage.process(flood)
+    assert sum(n for model, n in stage.calls if model == "de-en") == 1
+    stage.calls.clear()  # type: ignore[attr-defined]
+    stage.process([identified(99, "Stoppt die Umgehungsstraße!", "de")])
+    assert stage.calls == []  # all from the cache
+
+
+def test_an_edit_retranslates_only_changed_segments(stage: TranslatorStage) -> None:
+    stage.process([identified(4, "Satz eins. Satz zwei. Satz drei.", "de")])
+    stage.calls.clear()  # type: ignore[attr-defined]
+    events = stage.process(
+        [identified(4, "Satz eins. Satz ZWEI geändert. Satz drei.", "de", version=2)]
+    )
+    assert stage.calls == [("de-en", 1), ("de-fr", 1)]
+    assert events[0].contribution_version == 2
+
+
+def test_a_correction_is_reused_as_memory(stage: TranslatorStage) -> None:
+    first = identified(5, "Guten Morgen. Wie geht es?", "de")
+    stage.process([first])
+    correction = first.derive(
+        TranslationCorrected,
+        producer="ui",
+        field="body",
+        target_language="en",
+        text="Good morning. How are you?",
+        translator="t-1",
+        previous_text="<de>en: Guten Morgen. <de>en: Wie geht es?",
+        source_language="de",
+        source_text="Guten Morgen. Wie geht es?",
+    )
+    stage.process([correction])
+    again = by_target(stage.process([identified(6, "Guten Morgen. Wie geht es?", "de")]))
+    assert again[("en", "body")].text == "Good morning. How are you?"
+    assert again[("en", "body")].origin == "memory"
+    partly = by_target(stage.process([identified(7, "Guten Morgen. Bis bald.", "de")]))
+    assert partly[("en", "body")].text == "Good morning. <de>en: Bis bald."
+    assert partly[("en", "body")].origin == "machine"
+
+
+def test_unknown_source_language_is_skipped(stage: TranslatorStage) -> None:
+    event = identified(8, "12345", "de")
+    unknown = event.model_copy(
+        update={
+            "language": LanguageResult(
+                lang=None, confidence=0.0, reliable=False, method="t", reason="no_letters"
+            )
+        }
+    )
+    assert stage.process([unknown]) == []
