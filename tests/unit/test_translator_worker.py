@@ -175,3 +175,16 @@ def test_unknown_source_language_is_skipped(stage: TranslatorStage) -> None:
         }
     )
     assert stage.process([unknown]) == []
+
+
+def test_a_fifty_thousand_character_contribution_is_split_and_reassembled(
+    stage: TranslatorStage,
+) -> None:
+    sentence = "Die Stadt braucht mehr Radwege und sichere Kreuzungen für Kinder. "
+    paragraph = sentence * 10
+    body = ("\n\n".join([paragraph.strip()] * 200))[:50_000].rstrip()
+    events = stage.process([identified(9, body, "de")])
+    english = by_target(events)[("en", "body")].text
+    assert english.count("\n\n") == body.count("\n\n")  # every paragraph break kept
+    assert english.count("<de>en: ") >= body.count(". ")  # every sentence translated
+    assert sum(n for model, n in stage.calls if model == "de-en") <= 3  # identical ones once
