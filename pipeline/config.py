@@ -123,7 +123,9 @@ class Settings(BaseSettings):
     toxicity_batch_size: int = Field(32, ge=1, le=1024, description="Texts per model batch.")
     translation_beam_size: int = Field(2, ge=1, le=16, description="Beam size of translation.")
     translation_max_batch_tokens: int = Field(
-        4096, ge=16, description="Padded source tokens per translation batch."
+        32_768,
+        ge=16,
+        description="Padded source tokens per model call (the engine sub-batches inside it).",
     )
     policy_file: Path | None = Field(None, description="Moderation policy TOML; default ships.")
     triage_wait_for_scores: bool = Field(

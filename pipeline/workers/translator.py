@@ -56,6 +56,12 @@ class _Field:
     override: str | None = None  # the whole field from memory
 
 
+def batch_budget(settings: Settings) -> BatchBudget:
+    """Large model calls: CTranslate2 sorts and sub-batches inside one call better than we can
+    across several (it keeps every thread busy to the end); the token budget bounds memory."""
+    return BatchBudget(max_tokens=settings.translation_max_batch_tokens, max_items=2048)
+
+
 class TranslatorStage(Stage):
     name: ClassVar[str] = "translator"
     inputs: ClassVar[tuple[str, ...]] = ("identified", "corrections")
@@ -87,7 +93,7 @@ class TranslatorStage(Stage):
             store,
             models,
             settings.target_languages,
-            budget=BatchBudget(max_tokens=settings.translation_max_batch_tokens),
+            budget=batch_budget(settings),
             backend_options={"beam_size": settings.translation_beam_size},
         )
 
