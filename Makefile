@@ -30,6 +30,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	taskset -c 0 $(BIN)/python benchmarks/langid.py
+	taskset -c 0 $(BIN)/python benchmarks/bus.py
+	$(BIN)/python benchmarks/translate.py
+	$(BIN)/python benchmarks/score.py
 
 clean:
 	rm -rf $(VENV) .hemicycle .pytest_cache .ruff_cache
