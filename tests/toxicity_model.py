@@ -28,6 +28,8 @@ from transformers import (
     XLMRobertaTokenizer,
 )
 
+from pipeline.models.toxicity import CATEGORIES
+
 __all__ = [
     "CLASSES",
     "abusive_examples",
@@ -37,16 +39,8 @@ __all__ = [
     "write_tokenizer",
 ]
 
-# detoxify's multilingual class names (== pipeline.models.toxicity.CATEGORIES).
-CLASSES: tuple[str, ...] = (
-    "toxicity",
-    "severe_toxicity",
-    "obscene",
-    "identity_attack",
-    "insult",
-    "threat",
-    "sexual_explicit",
-)
+# detoxify's multilingual class names.
+CLASSES: tuple[str, ...] = CATEGORIES
 
 Example = tuple[str, tuple[str, ...]]  # (text, positive classes)
 
