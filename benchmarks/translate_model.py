@@ -25,7 +25,9 @@ from pathlib import Path
 
 import sentencepiece as spm
 import torch
-from transformers import GenerationConfig, MarianConfig, MarianMTModel, MarianTokenizer
+from transformers import GenerationConfig, MarianMTModel
+
+from tests.translation_models import marian_config, write_marian_tokenizer
 
 __all__ = ["benchmark_texts", "build_marian_base", "catalog_strings"]
 
@@ -127,39 +129,9 @@ def build_marian_base(
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     spm_path = _train_spm(out_dir, vocab_size, max_lines, seed)
-    sp = spm.SentencePieceProcessor(model_file=str(spm_path))
-    vocab = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
-    vocab[_PAD] = len(vocab)
-    (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
-    tokenizer = MarianTokenizer(
-        source_spm=str(out_dir / "source.spm"),
-        target_spm=str(out_dir / "target.spm"),
-        vocab=str(out_dir / "vocab.json"),
-        source_lang="en",
-        target_lang="de",
-        model_max_length=512,
-    )
+    tokenizer, vocab = write_marian_tokenizer(spm_path, out_dir, model_max_length=512)
     pad_id = vocab[_PAD]
-    assert tokenizer.pad_token_id == pad_id == len(vocab) - 1
-    config = MarianConfig(
-        vocab_size=len(vocab),
-        decoder_vocab_size=len(vocab),
-        d_model=512,
-        encoder_layers=6,
-        decoder_layers=6,
-        encoder_attention_heads=8,
-        decoder_attention_heads=8,
-        encoder_ffn_dim=2048,
-        decoder_ffn_dim=2048,
-        max_position_embeddings=512,
-        pad_token_id=pad_id,
-        eos_token_id=vocab[_EOS],
-        decoder_start_token_id=pad_id,
-        forced_eos_token_id=vocab[_EOS],
-        share_encoder_decoder_embeddings=True,
-        scale_embedding=True,
-        activation_function="swish",
-    )
+    config = marian_config(vocab, d_model=512, layers=6, heads=8, ffn=2048, max_positions=512)
     model = MarianMTModel(config).eval()
     with torch.no_grad():
         model.get_input_embeddings().weight[pad_id].zero_()

@@ -146,13 +146,61 @@ def _train_spm(lines: list[str], out_dir: Path) -> Path:
     return dest
 
 
-def _write_vocab(spm_path: Path, out_dir: Path) -> dict[str, int]:
-    """vocab.json in SentencePiece order with ``<pad>`` appended as the LAST id."""
+def write_marian_tokenizer(
+    spm_path: Path, out_dir: Path, *, model_max_length: int = 256
+) -> tuple[MarianTokenizer, dict[str, int]]:
+    """``vocab.json`` in SentencePiece order with ``<pad>`` appended as the LAST id (as
+    CTranslate2 needs), and the Marian tokenizer over it (``source.spm`` = ``target.spm``)."""
     sp = spm.SentencePieceProcessor(model_file=str(spm_path))
     vocab = {sp.id_to_piece(i): i for i in range(sp.get_piece_size())}
     vocab[_PAD] = len(vocab)
     (out_dir / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False, indent=1))
-    return vocab
+    tokenizer = MarianTokenizer(
+        source_spm=str(out_dir / "source.spm"),
+        target_spm=str(out_dir / "target.spm"),
+        vocab=str(out_dir / "vocab.json"),
+        source_lang="en",
+        target_lang="de",
+        model_max_length=model_max_length,
+    )
+    assert tokenizer.pad_token_id == vocab[_PAD] == len(vocab) - 1
+    return tokenizer, vocab
+
+
+def marian_config(
+    vocab: dict[str, int],
+    *,
+    d_model: int,
+    layers: int,
+    heads: int,
+    ffn: int,
+    max_positions: int,
+    dropout: float = 0.1,
+) -> MarianConfig:
+    """A Marian config whose special ids follow :func:`write_marian_tokenizer`'s vocabulary."""
+    pad_id, eos_id = vocab[_PAD], vocab[_EOS]
+    return MarianConfig(
+        vocab_size=len(vocab),
+        decoder_vocab_size=len(vocab),
+        d_model=d_model,
+        encoder_layers=layers,
+        decoder_layers=layers,
+        encoder_attention_heads=heads,
+        decoder_attention_heads=heads,
+        encoder_ffn_dim=ffn,
+        decoder_ffn_dim=ffn,
+        max_position_embeddings=max_positions,
+        pad_token_id=pad_id,
+        eos_token_id=eos_id,
+        decoder_start_token_id=pad_id,
+        forced_eos_token_id=eos_id,
+        share_encoder_decoder_embeddings=True,
+        scale_embedding=True,
+        dropout=dropout,
+        attention_dropout=dropout,
+        activation_dropout=dropout,
+        activation_function="swish",
+    )
 
 
 def build_tiny_marian(out_dir: Path, *, steps: int = 300, seed: int = 0) -> Path:
@@ -164,38 +212,10 @@ def build_tiny_marian(out_dir: Path, *, steps: int = 300, seed: int = 0) -> Path
     train, _ = corpus()
 
     spm_path = _train_spm([s for pair in train for s in pair], out_dir)
-    vocab = _write_vocab(spm_path, out_dir)
-    tokenizer = MarianTokenizer(
-        source_spm=str(out_dir / "source.spm"),
-        target_spm=str(out_dir / "target.spm"),
-        vocab=str(out_dir / "vocab.json"),
-        source_lang="en",
-        target_lang="de",
-        model_max_length=256,
-    )
+    tokenizer, vocab = write_marian_tokenizer(spm_path, out_dir)
     pad_id = vocab[_PAD]
-    assert tokenizer.pad_token_id == pad_id == len(vocab) - 1
-    config = MarianConfig(
-        vocab_size=len(vocab),
-        decoder_vocab_size=len(vocab),
-        d_model=64,
-        encoder_layers=2,
-        decoder_layers=2,
-        encoder_attention_heads=4,
-        decoder_attention_heads=4,
-        encoder_ffn_dim=128,
-        decoder_ffn_dim=128,
-        max_position_embeddings=256,
-        pad_token_id=pad_id,
-        eos_token_id=vocab[_EOS],
-        decoder_start_token_id=pad_id,
-        forced_eos_token_id=vocab[_EOS],
-        share_encoder_decoder_embeddings=True,
-        scale_embedding=True,
-        dropout=0.0,
-        attention_dropout=0.0,
-        activation_dropout=0.0,
-        activation_function="swish",
+    config = marian_config(
+        vocab, d_model=64, layers=2, heads=4, ffn=128, max_positions=256, dropout=0.0
     )
     model = MarianMTModel(config)
     embeddings = model.get_input_embeddings()
