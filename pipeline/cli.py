@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pipeline.config import ConfigError, Settings, load_settings
@@ -13,6 +14,15 @@ from pipeline.logs import setup_logging
 from pipeline.workers import WORKER_NAMES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+# Modules adding subcommands: each has ``register(sub) -> {command: handler}``.
+EXTENSIONS = (
+    "pipeline.cli_web",
+    "pipeline.cli_apikeys",
+    "pipeline.cli_deliveries",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,8 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_cli() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
+    """The parser with every extension's subcommands, and their handlers."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    handlers: dict[str, Handler] = {}
+    for name in EXTENSIONS:
+        handlers.update(importlib.import_module(name).register(sub))
+    return parser, handlers
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser, extra = build_cli()
+    args = parser.parse_args(argv)
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -104,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "rebuild": cmd_rebuild,
         "policy": cmd_policy,
         "models": cmd_models,
+        **extra,
     }[args.command]
     try:
         return handler(args, settings)

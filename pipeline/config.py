@@ -140,6 +140,55 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level."
     )
+    # HTTP: moderator UI and platform API (`hemicycle serve`, `hemicycle demo`).
+    http_host: str = Field("127.0.0.1", description="Address `serve` and `demo` listen on.")
+    http_port: int = Field(8080, ge=0, le=65535, description="Port `serve` and `demo` listen on.")
+    ui_lease_ttl_s: float = Field(
+        300.0, gt=0, description="A claim on an item expires after this much inactivity."
+    )
+    ui_session_ttl_s: int = Field(43_200, ge=60, description="Login session lifetime.")
+    ui_secure_cookies: bool | None = Field(
+        None, description="Secure cookies; default: when the request came over HTTPS."
+    )
+    ui_login_max_failures: int = Field(
+        5, ge=1, description="Failed logins per user and address before a 5-minute lockout."
+    )
+    ui_reject_reasons: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "spam",
+            "offensive",
+            "illegal",
+            "off_topic",
+            "personal_data",
+            "harassment",
+            "misinformation",
+            "duplicate",
+            "other",
+        ],
+        description="Rejection reason codes offered to moderators, comma-separated.",
+    )
+    api_max_batch: int = Field(500, ge=1, le=10_000, description="Contributions per API request.")
+    coral_secret: SecretStr | None = Field(
+        None, description="Coral external moderation signing secret (X-Coral-Signature)."
+    )
+    webhooks_file: Path | None = Field(
+        None, description="TOML of platform webhook URLs and secrets for the delivery worker."
+    )
+    delivery_max_attempts: int = Field(
+        8, ge=1, le=100, description="Webhook attempts before a delivery is dead-lettered."
+    )
+    delivery_timeout_s: float = Field(10.0, gt=0, description="Webhook request timeout.")
+    delivery_backoff_max_s: float = Field(
+        60.0, gt=0, description="Longest wait between webhook attempts (exponential, jittered)."
+    )
+    metrics_port: int = Field(
+        0, ge=0, le=65535, description="Workers serve /metrics, /healthz, /readyz here (0: off)."
+    )
+
+    @field_validator("ui_reject_reasons", mode="before")
+    @classmethod
+    def _parse_reasons(cls, value: Any) -> Any:
+        return _split_csv(value)
 
     @field_validator("target_languages", mode="before")
     @classmethod
