@@ -9,12 +9,79 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
 
-from pipeline.schemas.queue import QueueItem
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from pipeline.schemas.queue import QueueItem, QueueState
 
 Order = Literal["priority", "oldest"]
+QueryOrder = Literal["priority", "oldest", "newest"]
+UNKNOWN_LANGUAGE = "und"
+# Facets every backend indexes for :meth:`QueueStore.query` (name → value of an item).
+FACETS = ("space", "kind", "author", "cluster")
+
+
+class QueueQuery(BaseModel):
+    """A page of the queue: states (any of), exact facets, a score range, an age window."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    states: tuple[QueueState, ...] = ()
+    language: str | None = Field(None, description='ISO code, or "und" for unidentified.')
+    space: str | None = None
+    kind: str | None = None
+    author: str | None = None
+    cluster: str | None = None
+    category: str | None = Field(None, description='A toxicity category, or "spam".')
+    min_score: float = Field(0.0, ge=0.0, le=1.0)
+    max_score: float = Field(1.0, ge=0.0, le=1.0)
+    created_after: AwareDatetime | None = None
+    created_before: AwareDatetime | None = None
+    order: QueryOrder = "priority"
+    limit: int = Field(50, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+    def facets(self) -> dict[str, str]:
+        return {name: v for name in FACETS if (v := getattr(self, name)) is not None}
+
+    @property
+    def filtered(self) -> bool:
+        """Whether anything beyond the states narrows the page."""
+        return bool(
+            self.facets()
+            or self.language
+            or self.category
+            or self.created_after
+            or self.created_before
+        )
+
+
+@dataclass
+class QueuePage:
+    items: list[QueueItem]
+    total: int
+
+
+def item_facets(item: QueueItem) -> dict[str, str]:
+    """The facet values :meth:`QueueStore.query` filters on."""
+    c = item.contribution
+    facets = {"space": c.space, "kind": c.kind, "author": c.author}
+    if item.cluster_id:
+        facets["cluster"] = item.cluster_id
+    return facets
+
+
+def item_categories(item: QueueItem) -> dict[str, float]:
+    """Highest score per category (original or translation), plus ``spam``."""
+    values: dict[str, float] = {}
+    for score in item.scores:
+        values[score.category] = max(values.get(score.category, 0.0), score.value)
+    if item.spam_score is not None:
+        values["spam"] = item.spam_score
+    return values
 
 
 class StoreError(Exception):
@@ -64,6 +131,15 @@ class QueueStore(ABC):
         """Items of a state (and language), highest priority first or oldest first."""
 
     @abstractmethod
+    def query(self, query: QueueQuery) -> QueuePage:
+        """A filtered, ordered page and the number of matching items.
+
+        Equal priorities come oldest first when only states are given, otherwise (and for
+        equal ages) in contribution-id order (descending for ``priority`` and ``newest``).
+        Implementations answer from indexes: a page stays fast with 100,000 items.
+        """
+
+    @abstractmethod
     def counts(self) -> dict[str, int]:
         """Number of items per state (states with no item are omitted)."""
 
@@ -75,7 +151,8 @@ class QueueStore(ABC):
     def clear(self) -> None:
         """Remove every item, applied-event record and lease (before a rebuild).
 
-        The cache is kept: it holds derived results (translations) that stay valid.
+        The cache (derived translations, accounts, sessions, API keys) and the audit log are
+        kept: they are not projections of the event log.
         """
 
     # Leases: a moderator's claim on an item, expiring after inactivity.
@@ -90,6 +167,16 @@ class QueueStore(ABC):
 
     @abstractmethod
     def lease_holder(self, contribution_id: str) -> str | None: ...
+
+    # Audit log: append-only entries (JSON text), read newest first. Kept by ``clear``.
+
+    @abstractmethod
+    def audit_append(self, entry: str) -> str:
+        """Append one entry; return its id (ids increase with time)."""
+
+    @abstractmethod
+    def audit_read(self, *, before: str | None = None, limit: int = 500) -> list[tuple[str, str]]:
+        """Entries older than ``before`` (all if None), newest first, as (id, entry)."""
 
     # Cache: namespaced key/value (e.g. translations of identical segments).
 

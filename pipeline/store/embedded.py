@@ -7,9 +7,20 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from pipeline.schemas.queue import QueueItem
-from pipeline.store.base import Order, QueueStore, SaveResult, StoreUnavailable
+from pipeline.store.base import (
+    UNKNOWN_LANGUAGE,
+    Order,
+    QueuePage,
+    QueueQuery,
+    QueueStore,
+    SaveResult,
+    StoreUnavailable,
+    item_categories,
+    item_facets,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -24,6 +35,17 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE INDEX IF NOT EXISTS items_by_priority ON items (state, priority DESC, created_ms);
 CREATE INDEX IF NOT EXISTS items_by_age ON items (state, created_ms);
 CREATE INDEX IF NOT EXISTS items_by_language ON items (state, language, priority DESC);
+CREATE TABLE IF NOT EXISTS item_facets (
+    contribution_id TEXT NOT NULL, facet TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (contribution_id, facet)
+);
+CREATE INDEX IF NOT EXISTS item_facets_by_value ON item_facets (facet, value);
+CREATE TABLE IF NOT EXISTS item_scores (
+    contribution_id TEXT NOT NULL, category TEXT NOT NULL, value REAL NOT NULL,
+    PRIMARY KEY (contribution_id, category)
+);
+CREATE INDEX IF NOT EXISTS item_scores_by_value ON item_scores (category, value);
+CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS leases (
     contribution_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL
@@ -38,6 +60,7 @@ _ORDER_SQL = {
     # Ties on priority and age: contribution id descending (as the Redis store orders them).
     "priority": "priority DESC, created_ms, contribution_id DESC",
     "oldest": "created_ms, contribution_id",
+    "newest": "created_ms DESC, contribution_id DESC",
 }
 
 
@@ -57,6 +80,34 @@ class EmbeddedStore(QueueStore):
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open embedded store at {path}: {exc}") from exc
         self._lock = threading.Lock()
+        self._index_unindexed()
+
+    def _index_unindexed(self) -> None:
+        """Index items saved by a version without facet indexes (a store from before them)."""
+        rows = self._db.execute(
+            "SELECT doc FROM items WHERE contribution_id NOT IN "
+            "(SELECT contribution_id FROM item_facets)"
+        ).fetchall()
+        if not rows:
+            return
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            for (doc,) in rows:
+                self._write_indexes(QueueItem.model_validate_json(doc))
+            self._db.execute("COMMIT")
+
+    def _write_indexes(self, item: QueueItem) -> None:
+        cid = item.contribution_id
+        self._db.execute("DELETE FROM item_facets WHERE contribution_id = ?", (cid,))
+        self._db.execute("DELETE FROM item_scores WHERE contribution_id = ?", (cid,))
+        self._db.executemany(
+            "INSERT INTO item_facets (contribution_id, facet, value) VALUES (?, ?, ?)",
+            [(cid, k, v) for k, v in item_facets(item).items()],
+        )
+        self._db.executemany(
+            "INSERT INTO item_scores (contribution_id, category, value) VALUES (?, ?, ?)",
+            [(cid, k, v) for k, v in item_categories(item).items()],
+        )
 
     def get(self, contribution_id: str) -> QueueItem | None:
         row = self._db.execute(
@@ -95,6 +146,7 @@ class EmbeddedStore(QueueStore):
                         stored.model_dump_json(),
                     ),
                 )
+                self._write_indexes(stored)
                 db.execute("INSERT INTO applied_events (event_id) VALUES (?)", (event_id,))
                 db.execute("COMMIT")
             except BaseException:
@@ -140,6 +192,51 @@ class EmbeddedStore(QueueStore):
         ).fetchall()
         return [QueueItem.model_validate_json(row[0]) for row in rows]
 
+    def query(self, query: QueueQuery) -> QueuePage:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if query.states:
+            clauses.append(f"state IN ({', '.join('?' * len(query.states))})")
+            params.extend(query.states)
+        if query.language is not None:
+            if query.language == UNKNOWN_LANGUAGE:
+                clauses.append("language IS NULL")
+            else:
+                clauses.append("language = ?")
+                params.append(query.language)
+        for facet, value in query.facets().items():
+            clauses.append(
+                "contribution_id IN (SELECT contribution_id FROM item_facets "
+                "WHERE facet = ? AND value = ?)"
+            )
+            params.extend([facet, value])
+        if query.category is not None:
+            clauses.append(
+                "contribution_id IN (SELECT contribution_id FROM item_scores "
+                "WHERE category = ? AND value BETWEEN ? AND ?)"
+            )
+            params.extend([query.category, query.min_score, query.max_score])
+        if query.created_after is not None:
+            clauses.append("created_ms >= ?")
+            params.append(int(query.created_after.timestamp() * 1000))
+        if query.created_before is not None:
+            clauses.append("created_ms <= ?")
+            params.append(int(query.created_before.timestamp() * 1000))
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        order = {
+            "priority": "priority DESC, contribution_id DESC",
+            "oldest": "created_ms, contribution_id",
+            "newest": "created_ms DESC, contribution_id DESC",
+        }[query.order]
+        if not query.filtered and query.order == "priority":
+            order = _ORDER_SQL["priority"]  # the unfiltered queue: ties broken by age
+        rows = self._db.execute(
+            f"SELECT doc FROM items {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*params, query.limit, query.offset],
+        ).fetchall()
+        (total,) = self._db.execute(f"SELECT COUNT(*) FROM items {where}", params).fetchone()
+        return QueuePage([QueueItem.model_validate_json(row[0]) for row in rows], total)
+
     def counts(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
 
@@ -152,6 +249,8 @@ class EmbeddedStore(QueueStore):
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("DELETE FROM items")
+            self._db.execute("DELETE FROM item_facets")
+            self._db.execute("DELETE FROM item_scores")
             self._db.execute("DELETE FROM applied_events")
             self._db.execute("DELETE FROM leases")
             self._db.execute("COMMIT")
@@ -182,6 +281,18 @@ class EmbeddedStore(QueueStore):
             (contribution_id, time.time()),
         ).fetchone()
         return row[0] if row else None
+
+    def audit_append(self, entry: str) -> str:
+        with self._lock:
+            cur = self._db.execute("INSERT INTO audit (entry) VALUES (?)", (entry,))
+        return str(cur.lastrowid)
+
+    def audit_read(self, *, before: str | None = None, limit: int = 500) -> list[tuple[str, str]]:
+        rows = self._db.execute(
+            "SELECT id, entry FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?",
+            (int(before) if before is not None else 2**62, limit),
+        ).fetchall()
+        return [(str(i), entry) for i, entry in rows]
 
     def cache_get(self, namespace: str, key: str) -> str | None:
         row = self._db.execute(

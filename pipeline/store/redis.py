@@ -9,6 +9,10 @@ Layout under ``key_prefix`` (``P``)::
     P idx:<state|all>:age                 zset: score created_at (ms), member cid
     P idx:<state|all>:lang:<lang>:prio    … the same per language ("und" when unknown)
     P idx:<state|all>:lang:<lang>:age
+    P idx:<state|all>:pcid                zset: score priority, member cid (for intersections)
+    P idx:<state|all>:f:<facet>:<value>   zset: score created_at, member cid (space, kind, …)
+    P idx:<state|all>:cat:<category>      zset: score the category's value, member cid
+    P audit                               stream: the append-only audit log
     P lease:<cid>                         moderator holding the item, with a TTL
     P cache:<namespace>:<key>             cached derived values (translations)
 
@@ -21,6 +25,9 @@ exponential backoff, then surface as :class:`StoreUnavailable`.
 from __future__ import annotations
 
 import functools
+import heapq
+import json
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -29,7 +36,17 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from pipeline.schemas.queue import QUEUE_STATES, QueueItem
-from pipeline.store.base import Order, QueueStore, SaveResult, StoreUnavailable
+from pipeline.store.base import (
+    UNKNOWN_LANGUAGE,
+    Order,
+    QueuePage,
+    QueueQuery,
+    QueueStore,
+    SaveResult,
+    StoreUnavailable,
+    item_categories,
+    item_facets,
+)
 
 T = TypeVar("T")
 
@@ -38,28 +55,94 @@ if redis.call('EXISTS', KEYS[2]) == 1 then return 'duplicate' end
 local rev = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
 if rev ~= tonumber(ARGV[3]) then return 'conflict' end
 local p, cid = ARGV[1], ARGV[2]
-local old = redis.call('HMGET', KEYS[1], 'state', 'lang', 'pmember')
+local old = redis.call('HMGET', KEYS[1], 'state', 'lang', 'pmember', 'facets')
 if old[1] then
+  local oldf = cjson.decode(old[4] or '{"f":{},"c":{}}')
   for _, s in ipairs({old[1], 'all'}) do
     local base = p .. 'idx:' .. s
     redis.call('ZREM', base .. ':prio', old[3])
     redis.call('ZREM', base .. ':age', cid)
     redis.call('ZREM', base .. ':lang:' .. old[2] .. ':prio', old[3])
     redis.call('ZREM', base .. ':lang:' .. old[2] .. ':age', cid)
+    redis.call('ZREM', base .. ':pcid', cid)
+    for name, value in pairs(oldf.f) do
+      redis.call('ZREM', base .. ':f:' .. name .. ':' .. value, cid)
+    end
+    for cat, _ in pairs(oldf.c) do redis.call('ZREM', base .. ':cat:' .. cat, cid) end
   end
 end
+local newf = cjson.decode(ARGV[10])
 redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'revision', rev + 1, 'state', ARGV[5],
-           'lang', ARGV[6], 'pmember', ARGV[9])
+           'lang', ARGV[6], 'pmember', ARGV[9], 'facets', ARGV[10])
 for _, s in ipairs({ARGV[5], 'all'}) do
   local base = p .. 'idx:' .. s
   redis.call('ZADD', base .. ':prio', ARGV[7], ARGV[9])
   redis.call('ZADD', base .. ':age', ARGV[8], cid)
   redis.call('ZADD', base .. ':lang:' .. ARGV[6] .. ':prio', ARGV[7], ARGV[9])
   redis.call('ZADD', base .. ':lang:' .. ARGV[6] .. ':age', ARGV[8], cid)
+  redis.call('ZADD', base .. ':pcid', ARGV[7], cid)
+  for name, value in pairs(newf.f) do
+    redis.call('ZADD', base .. ':f:' .. name .. ':' .. value, ARGV[8], cid)
+  end
+  for cat, value in pairs(newf.c) do redis.call('ZADD', base .. ':cat:' .. cat, value, cid) end
 end
 redis.call('ZADD', KEYS[3], 0, cid)
 redis.call('SET', KEYS[2], '1')
 return 'saved'
+"""
+
+# Intersect, per state, the order index with the filters' indexes (weight 0, so the score
+# stays the order key), union the states, then read one page and the total. Scratch keys are
+# deleted before returning.
+_QUERY = """
+local p, order, off, lim, tmp = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local spec = cjson.decode(ARGV[6])
+local scratch, parts = {}, {}
+for i, s in ipairs(spec.states) do
+  local base = p .. 'idx:' .. s
+  local keys = {}
+  if order == 'priority' then keys[1] = base .. ':pcid' else keys[1] = base .. ':age' end
+  for _, f in ipairs(spec.facets) do keys[#keys + 1] = base .. ':f:' .. f[1] .. ':' .. f[2] end
+  if spec.lang then keys[#keys + 1] = base .. ':lang:' .. spec.lang .. ':age' end
+  if spec.cat then
+    local k = tmp .. ':c:' .. i
+    redis.call('ZRANGESTORE', k, base .. ':cat:' .. spec.cat, spec.min, spec.max, 'BYSCORE')
+    keys[#keys + 1] = k
+    scratch[#scratch + 1] = k
+  end
+  if spec.after then
+    local k = tmp .. ':a:' .. i
+    redis.call('ZRANGESTORE', k, base .. ':age', spec.after, spec.before, 'BYSCORE')
+    keys[#keys + 1] = k
+    scratch[#scratch + 1] = k
+  end
+  local out = tmp .. ':s:' .. i
+  local args = {out, #keys}
+  for _, k in ipairs(keys) do args[#args + 1] = k end
+  args[#args + 1] = 'WEIGHTS'
+  for j = 1, #keys do args[#args + 1] = (j == 1) and 1 or 0 end
+  redis.call('ZINTERSTORE', unpack(args))
+  scratch[#scratch + 1] = out
+  parts[#parts + 1] = out
+end
+local result = parts[1]
+if #parts > 1 then
+  local args = {tmp, #parts}
+  for _, k in ipairs(parts) do args[#args + 1] = k end
+  redis.call('ZUNIONSTORE', unpack(args))
+  scratch[#scratch + 1] = tmp
+  result = tmp
+end
+local total = redis.call('ZCARD', result)
+local page
+if order == 'oldest' then
+  page = redis.call('ZRANGE', result, off, off + lim - 1)
+else
+  page = redis.call('ZREVRANGE', result, off, off + lim - 1)
+end
+redis.call('DEL', unpack(scratch))
+table.insert(page, 1, total)
+return page
 """
 
 _CLAIM = """
@@ -76,7 +159,7 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-_UNKNOWN_LANGUAGE = "und"
+_UNKNOWN_LANGUAGE = UNKNOWN_LANGUAGE
 _AGE_SPAN_MS = 10**15
 
 
@@ -105,6 +188,7 @@ class RedisStore(QueueStore):
         self._save = self._redis.register_script(_SAVE)
         self._claim = self._redis.register_script(_CLAIM)
         self._release = self._redis.register_script(_RELEASE)
+        self._query = self._redis.register_script(_QUERY)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -140,6 +224,7 @@ class RedisStore(QueueStore):
                 stored.priority,
                 created,
                 pmember,
+                json.dumps({"f": item_facets(stored), "c": item_categories(stored)}),
             ],
         )
         return SaveResult(result.decode() if isinstance(result, bytes) else result)
@@ -183,6 +268,62 @@ class RedisStore(QueueStore):
         return [QueueItem.model_validate_json(doc) for doc in pipe.execute() if doc]
 
     @_unavailable
+    def query(self, query: QueueQuery) -> QueuePage:
+        states = list(query.states) or ["all"]
+        if not query.filtered:
+            return self._query_states(states, query)
+        ms = lambda value: int(value.timestamp() * 1000)  # noqa: E731
+        spec = {
+            "states": states,
+            "facets": [[k, v] for k, v in query.facets().items()],
+            "lang": query.language,
+            "cat": query.category,
+            "min": query.min_score,
+            "max": query.max_score,
+            "after": None,
+            "before": None,
+        }
+        if query.created_after or query.created_before:
+            spec["after"] = ms(query.created_after) if query.created_after else "-inf"
+            spec["before"] = ms(query.created_before) if query.created_before else "+inf"
+        reply = self._query(
+            args=[
+                self.prefix,
+                query.order,
+                query.offset,
+                query.limit,
+                self._key("tmp", uuid.uuid4().hex),
+                json.dumps({k: v for k, v in spec.items() if v is not None}),
+            ]
+        )
+        return QueuePage(self._load([m.decode() for m in reply[1:]]), int(reply[0]))
+
+    def _query_states(self, states: list[str], query: QueueQuery) -> QueuePage:
+        """Unfiltered: read the head of each state's index and merge (no scratch keys)."""
+        end = query.offset + query.limit - 1
+        pipe = self._redis.pipeline(transaction=False)
+        for state in states:
+            base = self._key("idx", state)
+            if query.order == "priority":
+                pipe.zrevrange(base + ":prio", 0, end, withscores=True)
+            elif query.order == "oldest":
+                pipe.zrange(base + ":age", 0, end, withscores=True)
+            else:
+                pipe.zrevrange(base + ":age", 0, end, withscores=True)
+            pipe.zcard(base + ":age")
+        replies = pipe.execute()
+        heads, total = replies[0::2], sum(replies[1::2])
+        rows = [(m.decode(), score) for head in heads for m, score in head]
+        if query.order == "priority":  # as one ZREVRANGE would: score, then member, descending
+            rows.sort(key=lambda r: (r[1], r[0]), reverse=True)
+            ids = [member.split("|", 1)[1] for member, _ in rows]
+        elif query.order == "oldest":
+            ids = [m for m, _ in heapq.nsmallest(end + 1, rows, key=lambda r: (r[1], r[0]))]
+        else:
+            ids = [m for m, _ in heapq.nlargest(end + 1, rows, key=lambda r: (r[1], r[0]))]
+        return QueuePage(self._load(ids[query.offset : end + 1]), total)
+
+    @_unavailable
     def counts(self) -> dict[str, int]:
         pipe = self._redis.pipeline(transaction=False)
         for state in QUEUE_STATES:
@@ -203,10 +344,11 @@ class RedisStore(QueueStore):
 
     @_unavailable
     def clear(self) -> None:
-        cache = self._key("cache", "")
+        cache, audit = self._key("cache", ""), self._key("audit")
         batch: list[bytes] = []
         for key in self._redis.scan_iter(match=self.prefix + "*", count=1000):
-            if not key.decode().startswith(cache):
+            name = key.decode()
+            if not name.startswith(cache) and name != audit:
                 batch.append(key)
             if len(batch) >= 1000:
                 self._redis.unlink(*batch)
@@ -229,6 +371,18 @@ class RedisStore(QueueStore):
     def lease_holder(self, contribution_id: str) -> str | None:
         holder = self._redis.get(self._key("lease", contribution_id))
         return holder.decode() if holder else None
+
+    @_unavailable
+    def audit_append(self, entry: str) -> str:
+        entry_id = self._redis.xadd(self._key("audit"), {"entry": entry})
+        return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+    @_unavailable
+    def audit_read(self, *, before: str | None = None, limit: int = 500) -> list[tuple[str, str]]:
+        rows = self._redis.xrevrange(
+            self._key("audit"), max=f"({before}" if before else "+", min="-", count=limit
+        )
+        return [(i.decode(), fields[b"entry"].decode()) for i, fields in rows]
 
     @_unavailable
     def cache_get(self, namespace: str, key: str) -> str | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 from pipeline.schemas import Contribution, LanguageResult
+from pipeline.schemas.events import Score
 from pipeline.schemas.queue import QueueItem
-from pipeline.store.base import QueueStore, SaveResult
+from pipeline.store.base import QueuePage, QueueQuery, QueueStore, SaveResult
 from tests.conftest import contribution
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
@@ -121,3 +124,100 @@ def test_clear_forgets_items_and_applied_events(store: QueueStore) -> None:
     assert list(store.iter_items()) == []
     assert not store.was_applied("e1")
     assert store.save(item(1), event_id="e1", expected_revision=0) is SaveResult.SAVED
+
+
+def scored(n: int, **kw: Any) -> QueueItem:
+    """An item with facets and scores for the query tests."""
+    base = item(n, **{k: kw.pop(k) for k in ("state", "priority", "lang") if k in kw})
+    c = base.contribution.model_copy(
+        update={k: kw.pop(k) for k in ("space", "kind", "author") if k in kw}
+    )
+    return base.model_copy(
+        update={
+            "contribution": c,
+            "cluster_id": kw.pop("cluster", None),
+            "spam_score": kw.pop("spam", None),
+            "scores": [
+                Score(category=cat, value=v, model="test") for cat, v in kw.pop("tox", {}).items()
+            ],
+        }
+    )
+
+
+def seed_query_items(store: QueueStore) -> None:
+    rows = [
+        scored(1, priority=0.5, space="climate", author="u-1", tox={"toxicity": 0.9}),
+        scored(2, priority=0.9, space="housing", author="u-1", cluster="k1", spam=0.8),
+        scored(3, priority=0.5, space="climate", kind="comment", lang="de", cluster="k1"),
+        scored(4, state="escalated", priority=0.2, author="u-1", tox={"toxicity": 0.3}),
+        scored(5, state="approved", priority=0.1, space="climate", lang=None),
+        scored(6, priority=0.7, author="u-2", space="youth", tox={"toxicity": 0.5, "insult": 0.95}),
+    ]
+    for n, row in enumerate(rows):
+        store.save(row, event_id=f"q{n}", expected_revision=0)
+
+
+def qids(page: QueuePage) -> list[str]:
+    return [i.contribution.id for i in page.items]
+
+
+def test_query_filters_each_facet_and_counts_the_matches(store: QueueStore) -> None:
+    seed_query_items(store)
+    review = ("needs_review",)
+    page = store.query(QueueQuery(states=review))
+    assert (qids(page), page.total) == (["c-2", "c-6", "c-1", "c-3"], 4)
+    assert qids(store.query(QueueQuery(states=review, space="climate"))) == ["c-3", "c-1"]
+    assert qids(store.query(QueueQuery(states=review, kind="comment"))) == ["c-3"]
+    assert qids(store.query(QueueQuery(states=review, language="de"))) == ["c-3"]
+    assert qids(store.query(QueueQuery(language="und"))) == ["c-5"]
+    assert qids(store.query(QueueQuery(cluster="k1", order="oldest"))) == ["c-2", "c-3"]
+    by_author = store.query(QueueQuery(author="u-1", order="newest"))
+    assert (qids(by_author), by_author.total) == (["c-4", "c-2", "c-1"], 3)
+    toxic = QueueQuery(states=review, category="toxicity", min_score=0.5)
+    assert qids(store.query(toxic)) == ["c-6", "c-1"]
+    assert qids(store.query(toxic.model_copy(update={"max_score": 0.6}))) == ["c-6"]
+    assert qids(store.query(QueueQuery(category="spam", min_score=0.5))) == ["c-2"]
+    assert qids(store.query(QueueQuery(category="insult", min_score=0.9))) == ["c-6"]
+    combined = QueueQuery(states=review, author="u-1", space="climate", category="toxicity")
+    assert qids(store.query(combined)) == ["c-1"]
+
+
+def test_query_spans_states_and_pages(store: QueueStore) -> None:
+    seed_query_items(store)
+    several = QueueQuery(states=("needs_review", "escalated", "approved"), order="oldest")
+    assert qids(store.query(several)) == ["c-1", "c-2", "c-3", "c-4", "c-5", "c-6"]
+    page = store.query(several.model_copy(update={"limit": 2, "offset": 2}))
+    assert (qids(page), page.total) == (["c-3", "c-4"], 6)
+    newest = store.query(several.model_copy(update={"order": "newest", "limit": 2}))
+    assert qids(newest) == ["c-6", "c-5"]
+    prio = store.query(several.model_copy(update={"order": "priority"}))
+    assert qids(prio) == ["c-2", "c-6", "c-1", "c-3", "c-4", "c-5"]
+    window = QueueQuery(
+        created_after=NOW.replace(day=20, minute=2), created_before=NOW.replace(day=20, minute=4)
+    )
+    assert sorted(qids(store.query(window))) == ["c-2", "c-3", "c-4"]
+    filtered = store.query(QueueQuery(states=("escalated", "approved"), author="u-1"))
+    assert (qids(filtered), filtered.total) == (["c-4"], 1)
+
+
+def test_query_follows_state_changes(store: QueueStore) -> None:
+    seed_query_items(store)
+    current = store.get("decidim-test:c-2")
+    assert current is not None
+    store.save(
+        current.model_copy(update={"state": "rejected", "cluster_id": None}),
+        event_id="move",
+        expected_revision=current.revision,
+    )
+    assert qids(store.query(QueueQuery(states=("needs_review",), cluster="k1"))) == ["c-3"]
+    assert qids(store.query(QueueQuery(states=("rejected",), author="u-1"))) == ["c-2"]
+    assert store.query(QueueQuery(cluster="k1")).total == 1
+
+
+def test_audit_log_appends_and_reads_newest_first(store: QueueStore) -> None:
+    ids = [store.audit_append(json.dumps({"n": n})) for n in range(5)]
+    assert [json.loads(e)["n"] for _, e in store.audit_read()] == [4, 3, 2, 1, 0]
+    older = store.audit_read(before=ids[2], limit=5)
+    assert [json.loads(e)["n"] for _, e in older] == [1, 0]
+    store.clear()
+    assert len(store.audit_read()) == 5
