@@ -39,6 +39,8 @@ class Decision(BaseModel):
     at: AwareDatetime
     reason_code: str | None = None
     statement: str | None = None
+    revision: int | None = Field(None, description="The item revision this decision created.")
+    bulk_id: str | None = None
 
 
 class QueueItem(BaseModel):
@@ -63,6 +65,10 @@ class QueueItem(BaseModel):
     translations_unavailable: list[UnavailableTranslation] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)
     decisions: list[Decision] = Field(default_factory=list)
+    conflicts: list[Decision] = Field(
+        default_factory=list,
+        description="Decisions refused because another one was recorded after the item was read.",
+    )
     submitted_at: AwareDatetime
     updated_at: AwareDatetime
     revision: int = Field(0, ge=0, description="Bumped by every save; guards concurrent writes.")

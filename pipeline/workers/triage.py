@@ -11,7 +11,11 @@ Rules:
   ``needs_review``, ``auto_approved``, ``auto_hidden``), with priority and reasons; it runs
   again whenever the inputs change (scores of an English translation, a flood cluster);
 * a change to ``auto_approved`` or ``auto_hidden`` emits a ``ModerationOutcome`` for the
-  platform; its id is derived from the event that caused it, so replays repeat the same id.
+  platform; its id is derived from the event that caused it, so replays repeat the same id;
+* a ``ModerationDecided`` sets the human state (approved, rejected, escalated) and emits its
+  outcome, unless another decision was recorded after the revision the moderator read
+  (``expected_revision``): then it is kept under ``conflicts`` and changes nothing. A
+  decision about an older version than the stored one is ignored (the content changed).
 
 Until an item is scored it stays ``pending`` (or, with ``HEMICYCLE_TRIAGE_WAIT_FOR_SCORES``
 off, a deployment without a scorer, ``needs_review``).
@@ -30,13 +34,14 @@ from pipeline.schemas import (
     ContributionScored,
     ContributionTranslated,
     LanguageIdentified,
+    ModerationDecided,
     ModerationOutcome,
     Translation,
     TranslationCorrected,
 )
 from pipeline.schemas.codec import decode_event
 from pipeline.schemas.envelope import Envelope, utc_now
-from pipeline.schemas.queue import QueueItem
+from pipeline.schemas.queue import Decision, QueueItem
 from pipeline.store.base import QueueStore, SaveResult
 from pipeline.workers.runner import Stage
 
@@ -45,6 +50,7 @@ log = get_logger("triage")
 # States the policy may set; a human decision is only reopened by a new version.
 _MACHINE_STATES = {"pending", "needs_review", "auto_approved", "auto_hidden"}
 _OUTCOMES = {"auto_approved": "approved", "auto_hidden": "hidden"}
+_HUMAN_STATES = {"approve": "approved", "reject": "rejected", "escalate": "escalated"}
 PENDING = "triage-pending"
 PENDING_TTL_S = 7 * 24 * 3600
 
@@ -55,12 +61,19 @@ class ConcurrentWriteError(RuntimeError):
 
 class TriageStage(Stage):
     name: ClassVar[str] = "triage"
-    inputs: ClassVar[tuple[str, ...]] = ("identified", "scored", "translated", "corrections")
+    inputs: ClassVar[tuple[str, ...]] = (
+        "identified",
+        "scored",
+        "translated",
+        "corrections",
+        "decisions",
+    )
     accepts: ClassVar[tuple[type, ...]] = (
         LanguageIdentified,
         ContributionScored,
         ContributionTranslated,
         TranslationCorrected,
+        ModerationDecided,
     )
 
     def __init__(
@@ -95,6 +108,11 @@ class TriageStage(Stage):
         for _ in range(self.max_conflicts):
             current = self.store.get(event.contribution_id)
             if current is not None and event.contribution_version < current.version:
+                if isinstance(event, ModerationDecided):
+                    log.warning(
+                        "decision about an older version ignored",
+                        extra={"contribution_id": event.contribution_id, "by": event.moderator},
+                    )
                 self.store.mark_applied(str(event.event_id))
                 return []
             if isinstance(event, LanguageIdentified):
@@ -106,9 +124,14 @@ class TriageStage(Stage):
                 item = self._translated(current, event)
             elif isinstance(event, TranslationCorrected):
                 item = self._corrected(current, event)
+            elif isinstance(event, ModerationDecided):
+                item = self._decided(current, event)
             else:
                 item = self._scored(current, event)
-            outcomes = self._decide(item, current, event)
+            if isinstance(event, ModerationDecided):
+                outcomes = self._human_outcome(item, current, event)
+            else:
+                outcomes = self._decide(item, current, event)
             expected = current.revision if current is not None else 0
             result = self.store.save(item, event_id=str(event.event_id), expected_revision=expected)
             if result is SaveResult.CONFLICT:
@@ -203,6 +226,52 @@ class TriageStage(Stage):
                 "updated_at": utc_now(),
             }
         )
+
+    @staticmethod
+    def _decided(current: QueueItem, event: ModerationDecided) -> QueueItem:
+        decision = Decision(
+            decision=event.decision,
+            by=event.moderator,
+            at=event.occurred_at,
+            reason_code=event.reason_code,
+            statement=event.statement,
+            revision=current.revision + 1,
+            bulk_id=event.bulk_id,
+        )
+        seen = event.expected_revision
+        if seen is not None and any((d.revision or 0) > seen for d in current.decisions):
+            log.warning(
+                "conflicting decision kept aside",
+                extra={"contribution_id": event.contribution_id, "by": event.moderator},
+            )
+            return current.model_copy(update={"conflicts": [*current.conflicts, decision]})
+        return current.model_copy(
+            update={
+                "state": _HUMAN_STATES[event.decision],
+                "decisions": [*current.decisions, decision],
+                "updated_at": utc_now(),
+            }
+        )
+
+    def _human_outcome(
+        self, item: QueueItem, before: QueueItem, event: ModerationDecided
+    ) -> list[Envelope]:
+        if len(item.decisions) == len(before.decisions):
+            return []  # a conflict: nothing changed for the platform
+        outcome = "escalated" if event.decision == "escalate" else item.state
+        return [
+            event.derive(
+                ModerationOutcome,
+                producer=self.name,
+                part=f"outcome:{outcome}",
+                platform=item.contribution.platform,
+                outcome=outcome,
+                automatic=False,
+                reasons=[event.statement] if event.statement else [],
+                reason_code=event.reason_code,
+                decided_by=event.moderator,
+            )
+        ]
 
     def _decide(self, item: QueueItem, before: QueueItem | None, event: Any) -> list[Envelope]:
         """Set state, priority and reasons from the policy; the outcome to emit, if any."""
