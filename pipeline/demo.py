@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import time
 from collections import Counter
 from importlib import resources
@@ -19,6 +20,46 @@ from pipeline.workers import WORKER_NAMES
 
 def bundled_sample() -> Path:
     return Path(str(resources.files("pipeline.data") / "sample_contributions.jsonl"))
+
+
+DEMO_USERS = (("moderator", "moderator"), ("translator", "translator"), ("admin", "admin"))
+
+
+def demo_password(settings: Settings, store: QueueStore) -> str:
+    """The demo accounts' password: made once per data directory, kept in ``demo-login.txt``."""
+    from moderator_ui.accounts import Accounts
+
+    path = settings.data_dir / "demo-login.txt"
+    if path.exists():
+        password = path.read_text(encoding="utf-8").strip()
+    else:
+        password = secrets.token_urlsafe(9)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(password + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    accounts = Accounts(store)
+    for name, role in DEMO_USERS:
+        if accounts.get(name) is None:
+            accounts.add(name, role, password, language="en")
+    return password
+
+
+def start_ui(settings: Settings, store: QueueStore) -> object | None:
+    """Serve the moderator UI beside the workers; None (and why) if the port is taken."""
+    from moderator_ui.server import BackgroundServer
+
+    password = demo_password(settings, store)
+    host, port = settings.http_host, settings.http_port
+    server = BackgroundServer(settings, host=host, port=port)
+    try:
+        server.start()
+    except (RuntimeError, OSError) as exc:
+        print(f"Moderator UI not started: {exc}. Set HEMICYCLE_HTTP_PORT to a free port.")
+        return None
+    print(f"\nModerator UI: http://{host}:{port}/")
+    print(f"  log in as moderator, translator or admin, password {password}")
+    print("  (press ? in the UI for the keyboard shortcuts)")
+    return server
 
 
 def run_demo(settings: Settings, *, sample: Path | None = None, until_idle: bool = False) -> int:
@@ -49,6 +90,7 @@ def run_demo(settings: Settings, *, sample: Path | None = None, until_idle: bool
     started = time.perf_counter()
     with Pipeline(settings, WORKER_NAMES) as pipeline:
         print(f"Workers ready in {time.perf_counter() - started:.1f} s: {', '.join(WORKER_NAMES)}")
+        ui = None if until_idle else start_ui(settings, pipeline.store)
         langid = pipeline.runners[0]
         state = {"shown": 0, "reported": False}
 
@@ -59,12 +101,17 @@ def run_demo(settings: Settings, *, sample: Path | None = None, until_idle: bool
                 state["shown"] = langid.stats.events
                 if not until_idle and not state["reported"]:
                     print(
-                        "\nWaiting for more: run `hemicycle ingest FILE.jsonl` in another "
-                        "terminal, or `hemicycle export` / `hemicycle status`. Ctrl-C stops."
+                        "\nWaiting for more: open the moderator UI above, run `hemicycle ingest "
+                        "FILE.jsonl` in another terminal, or `hemicycle export` / `hemicycle "
+                        "status`. Ctrl-C stops."
                     )
                     state["reported"] = True
 
-        pipeline.run(until_idle=until_idle, on_round=on_round)
+        try:
+            pipeline.run(until_idle=until_idle, on_round=on_round)
+        finally:
+            if ui is not None:
+                ui.stop()  # type: ignore[attr-defined]
     print("Stopped. Everything processed is committed; the next start resumes from there.")
     return 0
 

@@ -29,6 +29,15 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def argos_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny en→de MarianMT trained at test time, packaged as a .argosmodel (~25 s, once)."""
+    from tests.translation_models import build_argos_package, build_tiny_marian
+
+    root = tmp_path_factory.mktemp("marian")
+    return build_argos_package(build_tiny_marian(root / "marian"), root / "package")
+
+
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
     for key in list(__import__("os").environ):

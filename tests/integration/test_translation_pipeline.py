@@ -5,17 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import contribution
 from tests.integration.conftest import hemicycle
-from tests.translation_models import HELD_OUT, build_argos_package, build_tiny_marian
-
-
-@pytest.fixture(scope="module")
-def argos_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("marian")
-    return build_argos_package(build_tiny_marian(root / "marian"), root / "package")
+from tests.translation_models import HELD_OUT
 
 
 def test_installed_model_translates_contributions_into_the_export(

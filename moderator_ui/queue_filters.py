@@ -1,0 +1,116 @@
+"""The queue page's tabs and filters, parsed from the URL into a store query."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from moderator_ui.review import DECIDED
+from pipeline.store.base import QueueQuery
+
+PER_PAGE = 50
+TABS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "needs_review": ("Needs review", ("needs_review",)),
+    "auto_hidden": ("Auto-hidden", ("auto_hidden",)),
+    "escalated": ("Escalated", ("escalated",)),
+    "decided": ("Decided", DECIDED),
+    "pending": ("Processing", ("pending",)),
+}
+AGES: dict[str, str] = {
+    "": "any age",
+    "1h": "last hour",
+    "24h": "last 24 hours",
+    "older24h": "older than a day",
+    "older7d": "older than a week",
+}
+CATEGORIES = (
+    "toxicity",
+    "severe_toxicity",
+    "obscene",
+    "identity_attack",
+    "insult",
+    "threat",
+    "sexual_explicit",
+    "spam",
+)
+
+
+class QueueFilters(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    tab: Literal["needs_review", "auto_hidden", "escalated", "decided", "pending"] = "needs_review"
+    language: str | None = Field(None, max_length=10)
+    space: str | None = Field(None, max_length=200)
+    kind: str | None = Field(None, max_length=40)
+    author: str | None = Field(None, max_length=200)
+    cluster: str | None = Field(None, max_length=200)
+    category: Literal[CATEGORIES] | None = None  # type: ignore[valid-type]
+    min: float | None = Field(None, ge=0.0, le=1.0)
+    max: float | None = Field(None, ge=0.0, le=1.0)
+    age: Literal["", "1h", "24h", "older24h", "older7d"] = ""
+    order: Literal["priority", "oldest"] = "priority"
+    page: int = Field(1, ge=1, le=10_000)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("age", "tab", "order", mode="before")
+    @classmethod
+    def _defaults(cls, value: Any, info: Any) -> Any:
+        defaults = {"age": "", "tab": "needs_review", "order": "priority"}
+        return defaults[info.field_name] if value is None else value
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        return TABS[self.tab][1]
+
+    def query(self, *, now: datetime | None = None) -> QueueQuery:
+        now = now or datetime.now(UTC)
+        after = before = None
+        if self.age == "1h":
+            after = now - timedelta(hours=1)
+        elif self.age == "24h":
+            after = now - timedelta(days=1)
+        elif self.age == "older24h":
+            before = now - timedelta(days=1)
+        elif self.age == "older7d":
+            before = now - timedelta(days=7)
+        category = self.category or ("toxicity" if self.min or self.max else None)
+        return QueueQuery(
+            states=self.states,  # type: ignore[arg-type]
+            language=self.language,
+            space=self.space,
+            kind=self.kind.lower() if self.kind else None,
+            author=self.author,
+            cluster=self.cluster,
+            category=category,
+            min_score=self.min or 0.0,
+            max_score=self.max if self.max is not None else 1.0,
+            created_after=after,
+            created_before=before,
+            order=self.order,
+            limit=PER_PAGE,
+            offset=(self.page - 1) * PER_PAGE,
+        )
+
+    def url(self, **changes: Any) -> str:
+        """This view's URL with ``changes`` (a new filter returns to page 1)."""
+        values = self.model_dump() | {"page": 1} | changes
+        pairs = {k: v for k, v in values.items() if v not in (None, "")}
+        defaults = {"tab": "needs_review", "order": "priority", "page": 1}
+        pairs = {k: v for k, v in pairs.items() if defaults.get(k) != v}
+        return "/queue" + (f"?{urlencode(pairs)}" if pairs else "")
+
+    @property
+    def active(self) -> dict[str, str]:
+        """Filters narrowing the tab, for the chips shown above the list."""
+        names = ("language", "space", "kind", "author", "cluster", "category", "min", "max")
+        out = {k: str(getattr(self, k)) for k in names if getattr(self, k) is not None}
+        if self.age:
+            out["age"] = AGES[self.age]
+        return out

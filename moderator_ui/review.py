@@ -1,0 +1,303 @@
+"""Review actions: claims, decisions (one or in bulk) and read-your-writes.
+
+A decision is an event (``ModerationDecided``) that the triage worker applies. Until it does,
+the UI overlays the decision it just published (a marker in the store's cache, namespace
+``ui-decided``), so the moderator and everyone else see it at once.
+
+Safety rules, in order:
+
+1. deciding needs the item's lease: granted if free or already ours, else :class:`Taken`;
+2. the moderator's view must still be current: same version and same number of decisions,
+   else :class:`Conflict` naming who decided what (never a silent overwrite);
+3. while an earlier decision is still being applied, another waits (:class:`Conflict`);
+4. the event carries the store revision read, so triage keeps aside (``conflicts``) any
+   decision that raced past these checks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from moderator_ui.audit import AuditLog
+from pipeline.api.context import AppContext
+from pipeline.schemas import ModerationDecided
+from pipeline.schemas.envelope import Trace, utc_now
+from pipeline.schemas.queue import Decision, QueueItem
+from pipeline.store.base import QueueQuery
+
+DecisionKind = Literal["approve", "reject", "escalate"]
+REVIEWABLE = ("pending", "needs_review", "auto_hidden", "escalated")
+DECIDED = ("approved", "rejected", "auto_approved")
+STATE_OF = {"approve": "approved", "reject": "rejected", "escalate": "escalated"}
+MARKERS = "ui-decided"
+MARKER_TTL_S = 3600
+BULK_LIMIT = 1000
+
+
+class Taken(Exception):
+    def __init__(self, holder: str) -> None:
+        super().__init__(f"{holder} is reviewing this item")
+        self.holder = holder
+
+
+class Conflict(Exception):
+    """The item changed since the moderator looked at it; the message says how."""
+
+
+class NotFound(Exception):
+    pass
+
+
+class Marker(BaseModel):
+    """A decision published by the UI and not yet applied by triage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: DecisionKind
+    by: str
+    at: AwareDatetime
+    reason_code: str | None = None
+    statement: str | None = None
+    version: int
+    decisions_before: int
+    event_id: str
+
+
+@dataclass
+class View:
+    """An item as the UI shows it: stored state plus a decision still being applied."""
+
+    item: QueueItem
+    applying: bool = False
+
+    @property
+    def state(self) -> str:
+        return self.item.state
+
+
+@dataclass
+class BulkResult:
+    decided: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+class Review:
+    def __init__(self, context: AppContext, audit: AuditLog) -> None:
+        self.ctx = context
+        self.store = context.store
+        self.audit = audit
+
+    # Reading.
+
+    def view(self, item: QueueItem) -> View:
+        raw = self.store.cache_get(MARKERS, item.contribution_id)
+        if not raw:
+            return View(item)
+        marker = Marker.model_validate_json(raw)
+        if marker.version != item.version or len(item.decisions) > marker.decisions_before:
+            return View(item)  # applied by triage, or about an older version
+        decision = Decision(
+            decision=marker.decision,
+            by=marker.by,
+            at=marker.at,
+            reason_code=marker.reason_code,
+            statement=marker.statement,
+        )
+        overlaid = item.model_copy(
+            update={"state": STATE_OF[marker.decision], "decisions": [*item.decisions, decision]}
+        )
+        return View(overlaid, applying=True)
+
+    def get(self, contribution_id: str) -> View:
+        item = self.store.get(contribution_id)
+        if item is None:
+            raise NotFound(contribution_id)
+        return self.view(item)
+
+    def page(self, query: QueueQuery) -> tuple[list[View], int]:
+        """A page of the queue; items decided a moment ago by anyone drop out of it."""
+        page = self.store.query(query)
+        views = [self.view(item) for item in page.items]
+        if query.states:
+            views = [v for v in views if v.state in query.states]
+        return views, page.total
+
+    # Claims.
+
+    def claim(self, contribution_id: str, user: str, *, address: str = "") -> str:
+        """Take or renew the lease; returns the holder (``user`` if granted)."""
+        before = self.store.lease_holder(contribution_id)
+        holder = self.store.claim(contribution_id, user, self.ctx.settings.ui_lease_ttl_s)
+        if holder == user and before != user:
+            self.audit.record(user, "claim", target=contribution_id, address=address)
+        return holder
+
+    def release(self, contribution_id: str, user: str, *, address: str = "") -> bool:
+        released = self.store.release(contribution_id, user)
+        if released:
+            self.audit.record(user, "release", target=contribution_id, address=address)
+        return released
+
+    # Deciding.
+
+    def decide(
+        self,
+        contribution_id: str,
+        user: str,
+        decision: DecisionKind,
+        *,
+        seen_version: int,
+        seen_decisions: int,
+        reason_code: str | None = None,
+        statement: str | None = None,
+        address: str = "",
+    ) -> View:
+        self._check_reason(decision, reason_code, statement)
+        item = self.store.get(contribution_id)
+        if item is None:
+            raise NotFound(contribution_id)
+        holder = self.store.claim(contribution_id, user, self.ctx.settings.ui_lease_ttl_s)
+        if holder != user:
+            raise Taken(holder)
+        try:
+            view = self.view(item)
+            problem = self._staleness(view, seen_version, seen_decisions)
+            if problem:
+                self.audit.record(user, "decision_conflict", target=contribution_id, detail=problem)
+                raise Conflict(problem)
+            self._publish([item], user, decision, reason_code, statement)
+        finally:
+            self.store.release(contribution_id, user)
+        self.audit.record(
+            user,
+            "decision",
+            target=contribution_id,
+            detail=decision,
+            reason=" — ".join(x for x in (reason_code, statement) if x),
+            address=address,
+        )
+        return self.get(contribution_id)
+
+    def bulk(
+        self,
+        user: str,
+        decision: DecisionKind,
+        *,
+        ids: list[str] | None = None,
+        author: str | None = None,
+        cluster: str | None = None,
+        reason_code: str | None = None,
+        statement: str | None = None,
+        address: str = "",
+    ) -> BulkResult:
+        """Decide many open items at once; items taken by others or decided are skipped."""
+        self._check_reason(decision, reason_code, statement)
+        if ids is not None:
+            items = [i for cid in ids[:BULK_LIMIT] if (i := self.store.get(cid)) is not None]
+        else:
+            query = QueueQuery(states=REVIEWABLE, author=author, cluster=cluster, limit=BULK_LIMIT)
+            items = self.store.query(query).items
+        result = BulkResult()
+        mine: list[QueueItem] = []
+        for item in items:
+            cid = item.contribution_id
+            holder = self.store.claim(cid, user, self.ctx.settings.ui_lease_ttl_s)
+            view = self.view(item)
+            if holder != user:
+                result.skipped[cid] = f"{holder} is reviewing it"
+            elif view.applying or view.state not in REVIEWABLE:
+                result.skipped[cid] = f"already {view.state}"
+                self.store.release(cid, user)
+            else:
+                mine.append(item)
+        bulk_id = uuid.uuid4().hex
+        try:
+            self._publish(mine, user, decision, reason_code, statement, bulk_id=bulk_id)
+        finally:
+            for item in mine:
+                self.store.release(item.contribution_id, user)
+        result.decided = [i.contribution_id for i in mine]
+        target = f"author {author}" if author else f"cluster {cluster}" if cluster else "selection"
+        self.audit.record(
+            user,
+            "decision",
+            target=f"{target}: {len(mine)} items",
+            detail=f"bulk {decision} ({bulk_id})",
+            reason=" — ".join(x for x in (reason_code, statement) if x),
+            address=address,
+        )
+        return result
+
+    def _check_reason(
+        self, decision: DecisionKind, reason_code: str | None, statement: str | None
+    ) -> None:
+        if decision == "reject" and reason_code not in self.ctx.settings.ui_reject_reasons:
+            choices = ", ".join(self.ctx.settings.ui_reject_reasons)
+            raise ValueError(f"a rejection needs a reason, one of {choices}")
+        if decision == "escalate" and not (statement or "").strip():
+            raise ValueError("an escalation needs a note saying why")
+        if statement is not None and len(statement) > 10_000:
+            raise ValueError("the statement is longer than 10,000 characters")
+
+    @staticmethod
+    def _staleness(view: View, seen_version: int, seen_decisions: int) -> str | None:
+        item = view.item
+        if view.applying:
+            last = item.decisions[-1]
+            return f"{last.by}'s decision ({last.decision}) is still being applied: try again"
+        if item.version != seen_version:
+            return f"the contribution was edited (now version {item.version}): review it again"
+        if len(item.decisions) != seen_decisions:
+            last = item.decisions[-1]
+            why = f" ({last.reason_code})" if last.reason_code else ""
+            return (
+                f"{last.by} decided {last.decision}{why} at {last.at:%H:%M:%S} UTC while you "
+                "were reviewing: nothing was changed"
+            )
+        return None
+
+    def _publish(
+        self,
+        items: list[QueueItem],
+        user: str,
+        decision: DecisionKind,
+        reason_code: str | None,
+        statement: str | None,
+        *,
+        bulk_id: str | None = None,
+    ) -> list[ModerationDecided]:
+        events = [
+            ModerationDecided(
+                contribution_id=item.contribution_id,
+                contribution_version=item.version,
+                decision=decision,
+                moderator=user,
+                reason_code=reason_code if decision == "reject" else None,
+                statement=statement or None,
+                expected_revision=item.revision,
+                bulk_id=bulk_id,
+                trace=Trace(producer="moderator_ui"),
+            )
+            for item in items
+        ]
+        now = utc_now()
+        for item, event in zip(items, events, strict=True):
+            marker = Marker(
+                decision=decision,
+                by=user,
+                at=now,
+                reason_code=event.reason_code,
+                statement=event.statement,
+                version=item.version,
+                decisions_before=len(item.decisions),
+                event_id=str(event.event_id),
+            )
+            self.store.cache_set(
+                MARKERS, item.contribution_id, marker.model_dump_json(), ttl_s=MARKER_TTL_S
+            )
+        self.ctx.publish(events)
+        return events

@@ -1,0 +1,136 @@
+"""Admin pages: the audit log (filter, CSV) and accounts (add, change role)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from itertools import islice
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import ValidationError
+
+from moderator_ui.accounts import ROLES, AccountError
+from moderator_ui.audit import ACTIONS, AuditFilter
+from moderator_ui.security import Session, client_address, require
+from moderator_ui.web import render, services, writer
+
+router = APIRouter()
+Admin = Annotated[Session, Depends(require("admin"))]
+AdminWrite = Annotated[Session, Depends(writer("admin"))]
+
+
+def _audit_filter(request: Request) -> AuditFilter:
+    params = {k: v for k, v in request.query_params.items() if v and k != "page"}
+    for key in ("since", "until"):
+        if key in params and len(params[key]) == 10:  # a date: the whole day, in UTC
+            params[key] += "T00:00:00+00:00" if key == "since" else "T23:59:59+00:00"
+    try:
+        return AuditFilter.model_validate(params)
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad filter: {problems}") from None
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, session: Admin) -> HTMLResponse:
+    svc = services(request)
+    flt = _audit_filter(request)
+    entries = list(islice(svc.audit.entries(flt), 200))
+    return render(
+        request,
+        "audit.html",
+        session,
+        entries=entries,
+        flt=flt,
+        actions=ACTIONS,
+        query=request.url.query,
+    )
+
+
+@router.get("/audit.csv")
+def audit_csv(request: Request, session: Admin) -> StreamingResponse:
+    svc = services(request)
+    flt = _audit_filter(request)
+    svc.audit.record(session.user.name, "export", detail="audit log CSV")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return StreamingResponse(
+        svc.audit.csv(flt),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="hemicycle-audit-{stamp}.csv"'},
+    )
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, session: Admin, error: str | None = None) -> HTMLResponse:
+    return render(
+        request,
+        "users.html",
+        session,
+        users=services(request).accounts.all(),
+        roles=ROLES,
+        error=error,
+    )
+
+
+@router.post("/admin/users", response_model=None)
+def add_user(
+    request: Request,
+    session: AdminWrite,
+    name: Annotated[str, Form(max_length=64)],
+    role: Annotated[str, Form(max_length=20)],
+    password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    svc = services(request)
+    try:
+        user = svc.accounts.add(name, role, password)
+    except AccountError as exc:
+        return render(
+            request,
+            "users.html",
+            session,
+            status_code=422,
+            users=svc.accounts.all(),
+            roles=ROLES,
+            error=str(exc),
+        )
+    svc.audit.record(
+        session.user.name,
+        "user_added",
+        target=user.name,
+        detail=user.role,
+        address=client_address(request),
+    )
+    return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/admin/users/role", response_model=None)
+def change_role(
+    request: Request,
+    session: AdminWrite,
+    name: Annotated[str, Form(max_length=64)],
+    role: Annotated[str, Form(max_length=20)],
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    svc = services(request)
+    try:
+        user, before = svc.accounts.set_role(name, role)
+    except AccountError as exc:
+        return render(
+            request,
+            "users.html",
+            session,
+            status_code=422,
+            users=svc.accounts.all(),
+            roles=ROLES,
+            error=str(exc),
+        )
+    svc.audit.record(
+        session.user.name,
+        "role_changed",
+        target=user.name,
+        detail=f"{before} → {user.role}",
+        reason=reason,
+        address=client_address(request),
+    )
+    return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)

@@ -1,0 +1,244 @@
+"""The moderator's queue, the review page, decisions, bulk actions and live updates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from moderator_ui.queue_filters import AGES, CATEGORIES, TABS, QueueFilters
+from moderator_ui.review import REVIEWABLE, Conflict, NotFound, Taken, View
+from moderator_ui.security import Session, client_address, require
+from moderator_ui.web import Services, render, services, writer
+from pipeline.schemas.queue import QueueItem
+from pipeline.store.base import QueueQuery
+
+router = APIRouter()
+Moderator = Annotated[Session, Depends(require("moderator"))]
+ModeratorWrite = Annotated[Session, Depends(writer("moderator"))]
+
+
+def _filters(request: Request) -> QueueFilters:
+    try:
+        return QueueFilters.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad filter: {problems}") from None
+
+
+def translation_for(item: QueueItem, language: str) -> dict[str, str]:
+    """The item's title/body in ``language`` (empty when written in it or not translated)."""
+    if item.language_code == language:
+        return {}
+    return {t.field: t.text for t in item.translations if t.target_language == language}
+
+
+def _rows(svc: Services, session: Session, filters: QueueFilters) -> tuple[list[dict], int]:
+    views, total = svc.review.page(filters.query())
+    rows = []
+    for view in views:
+        item = view.item
+        cid = item.contribution_id
+        holder = svc.store.lease_holder(cid)
+        top = max(item.scores, key=lambda s: s.value, default=None)
+        rows.append(
+            {
+                "view": view,
+                "item": item,
+                "cid": cid,
+                "translation": translation_for(item, session.user.language),
+                "holder": holder if holder != session.user.name else None,
+                "top": top,
+            }
+        )
+    return rows, total
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue_page(request: Request, session: Moderator) -> HTMLResponse:
+    svc = services(request)
+    filters = _filters(request)
+    rows, total = _rows(svc, session, filters)
+    counts = svc.store.counts()
+    return render(
+        request,
+        "queue.html",
+        session,
+        filters=filters,
+        rows=rows,
+        total=total,
+        tab_counts={
+            key: sum(counts.get(s, 0) for s in states) for key, (_, states) in TABS.items()
+        },
+        tabs=TABS,
+        ages=AGES,
+        categories=CATEGORIES,
+        reasons=svc.settings.ui_reject_reasons,
+        languages=svc.settings.target_languages,
+        pages=max(1, -(-total // 50)),
+    )
+
+
+@router.get("/queue/rows", response_class=HTMLResponse)
+def queue_rows(request: Request, session: Moderator) -> HTMLResponse:
+    """The list alone, for live refreshes."""
+    svc = services(request)
+    filters = _filters(request)
+    rows, total = _rows(svc, session, filters)
+    return render(request, "_rows.html", session, rows=rows, filters=filters, total=total)
+
+
+@router.get("/items/{cid:path}", response_class=HTMLResponse)
+def item_page(request: Request, cid: str, session: Moderator, back: str = "/queue") -> HTMLResponse:
+    svc = services(request)
+    try:
+        view = svc.review.get(cid)
+    except NotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {cid}") from None
+    item = view.item
+    holder = svc.review.claim(cid, session.user.name, address=client_address(request))
+    author = svc.store.query(
+        QueueQuery(author=item.contribution.author, order="newest", limit=21)
+    ).items
+    cluster = (
+        svc.store.query(QueueQuery(cluster=item.cluster_id, order="oldest", limit=21)).items
+        if item.cluster_id
+        else []
+    )
+    return render(
+        request,
+        "item.html",
+        session,
+        view=view,
+        item=item,
+        holder=holder,
+        taken=holder != session.user.name,
+        translation=translation_for(item, session.user.language),
+        history=[svc.review.view(i) for i in author if i.contribution_id != cid][:20],
+        duplicates=[svc.review.view(i) for i in cluster if i.contribution_id != cid][:20],
+        reasons=svc.settings.ui_reject_reasons,
+        reviewable=view.state in REVIEWABLE,
+        back=back if back.startswith("/queue") else "/queue",
+    )
+
+
+class ItemRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cid: str = Field(min_length=1, max_length=500)
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cid: str = Field(min_length=1, max_length=500)
+    decision: Literal["approve", "reject", "escalate"]
+    reason_code: str | None = Field(None, max_length=100)
+    statement: str | None = Field(None, max_length=10_000)
+    seen_version: int = Field(ge=1)
+    seen_decisions: int = Field(ge=0)
+
+
+class BulkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject", "escalate"]
+    reason_code: str | None = Field(None, max_length=100)
+    statement: str | None = Field(None, max_length=10_000)
+    ids: list[str] | None = Field(None, max_length=1000)
+    author: str | None = Field(None, max_length=200)
+    cluster: str | None = Field(None, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> BulkIn:
+        if sum(x is not None for x in (self.ids, self.author, self.cluster)) != 1:
+            raise ValueError("give exactly one of ids, author or cluster")
+        return self
+
+
+def _state(view: View) -> dict[str, object]:
+    item = view.item
+    return {
+        "cid": item.contribution_id,
+        "state": item.state,
+        "applying": view.applying,
+        "decisions": [d.model_dump(mode="json") for d in item.decisions],
+    }
+
+
+@router.post("/api/claim")
+def claim(body: ItemRef, request: Request, session: ModeratorWrite) -> JSONResponse:
+    svc = services(request)
+    holder = svc.review.claim(body.cid, session.user.name, address=client_address(request))
+    return JSONResponse({"holder": holder, "granted": holder == session.user.name})
+
+
+@router.post("/api/release")
+def release(body: ItemRef, request: Request, session: ModeratorWrite) -> JSONResponse:
+    released = services(request).review.release(
+        body.cid, session.user.name, address=client_address(request)
+    )
+    return JSONResponse({"released": released})
+
+
+@router.post("/api/decide")
+def decide(body: DecisionIn, request: Request, session: ModeratorWrite) -> JSONResponse:
+    svc = services(request)
+    try:
+        view = svc.review.decide(
+            body.cid,
+            session.user.name,
+            body.decision,
+            seen_version=body.seen_version,
+            seen_decisions=body.seen_decisions,
+            reason_code=body.reason_code,
+            statement=body.statement,
+            address=client_address(request),
+        )
+    except NotFound:
+        return JSONResponse({"detail": f"no item {body.cid}"}, status.HTTP_404_NOT_FOUND)
+    except Taken as exc:
+        return JSONResponse(
+            {"detail": f"{exc.holder} is reviewing this item", "holder": exc.holder},
+            status.HTTP_423_LOCKED,
+        )
+    except Conflict as exc:
+        return JSONResponse({"detail": str(exc)}, status.HTTP_409_CONFLICT)
+    except ValueError as exc:
+        return JSONResponse({"detail": str(exc)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return JSONResponse(_state(view))
+
+
+@router.post("/api/bulk")
+def bulk(body: BulkIn, request: Request, session: ModeratorWrite) -> JSONResponse:
+    svc = services(request)
+    try:
+        result = svc.review.bulk(
+            session.user.name,
+            body.decision,
+            ids=body.ids,
+            author=body.author,
+            cluster=body.cluster,
+            reason_code=body.reason_code,
+            statement=body.statement,
+            address=client_address(request),
+        )
+    except ValueError as exc:
+        return JSONResponse({"detail": str(exc)}, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return JSONResponse({"decided": result.decided, "skipped": result.skipped})
+
+
+@router.get("/api/counts")
+def counts(request: Request, session: Moderator) -> JSONResponse:
+    return JSONResponse(services(request).store.counts())
+
+
+@router.get("/events")
+async def events(request: Request, session: Moderator) -> StreamingResponse:
+    notifier = request.app.state.notifier
+    return StreamingResponse(
+        notifier.stream(request.is_disconnected),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

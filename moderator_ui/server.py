@@ -1,0 +1,52 @@
+"""Running the web app: ``hemicycle serve`` in the foreground, ``hemicycle demo`` beside workers."""
+
+from __future__ import annotations
+
+import threading
+
+import uvicorn
+
+from moderator_ui.app import create_app
+from pipeline.api.context import AppContext
+from pipeline.config import Settings
+
+
+def make_server(
+    settings: Settings, *, host: str, port: int, context: AppContext | None = None
+) -> uvicorn.Server:
+    config = uvicorn.Config(
+        create_app(settings, context=context),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=5,
+    )
+    return uvicorn.Server(config)
+
+
+def serve(settings: Settings, *, host: str, port: int) -> None:
+    """Serve until SIGINT/SIGTERM (uvicorn finishes requests in flight, then exits)."""
+    make_server(settings, host=host, port=port).run()
+
+
+class BackgroundServer:
+    """The app served from a thread (the demo: workers keep the main thread and its signals)."""
+
+    def __init__(self, settings: Settings, *, host: str, port: int) -> None:
+        self.server = make_server(settings, host=host, port=port)
+        self.thread = threading.Thread(target=self.server.run, name="ui", daemon=True)
+
+    def start(self, timeout_s: float = 15.0) -> None:
+        self.thread.start()
+        for _ in range(int(timeout_s * 20)):
+            if self.server.started or not self.thread.is_alive():
+                break
+            self.thread.join(0.05)
+        if not self.server.started:
+            raise RuntimeError("the web server did not start (is the port in use?)")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

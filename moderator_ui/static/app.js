@@ -1,0 +1,428 @@
+// Hemicycle moderator UI: keyboard review, claims, decisions, bulk, live updates.
+// No inline script is allowed by the Content-Security-Policy: everything lives here.
+"use strict";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+const csrf = () => ($('meta[name="csrf-token"]') || {}).content || "";
+
+function toast(text, bad = false) {
+  const box = $("#toast");
+  if (!box) return;
+  const msg = document.createElement("div");
+  msg.className = "msg" + (bad ? " bad" : "");
+  msg.textContent = text;
+  box.appendChild(msg);
+  setTimeout(() => msg.remove(), bad ? 9000 : 3500);
+}
+
+async function api(path, body, options = {}) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+    body: JSON.stringify(body),
+    keepalive: !!options.keepalive,
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const detail = typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail);
+    const error = new Error(detail || response.statusText);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+// Dialogs: one open at a time; Esc closes.
+let openDialog = null;
+function show(id) {
+  closeDialog();
+  openDialog = document.getElementById(id);
+  if (openDialog) openDialog.hidden = false;
+  return openDialog;
+}
+function closeDialog() {
+  if (openDialog) openDialog.hidden = true;
+  openDialog = null;
+}
+document.addEventListener("click", (ev) => {
+  if (ev.target.closest("[data-close]")) closeDialog();
+  if (ev.target.closest("[data-help]")) show("help");
+});
+
+// Ask for a rejection reason (and optional statement) or an escalation note.
+function askReason() {
+  return new Promise((resolve) => {
+    const dialog = show("reject-dialog");
+    if (!dialog) return resolve(null);
+    const statement = $("#reject-statement");
+    statement.value = "";
+    const codes = $$("[data-reason]", dialog).map((b) => b.dataset.reason);
+    const done = (code) => {
+      cleanup();
+      closeDialog();
+      resolve(code ? { reason_code: code, statement: statement.value.trim() || null } : null);
+    };
+    const onKey = (ev) => {
+      if (ev.target === statement) {
+        if (ev.key === "Escape") { ev.preventDefault(); statement.blur(); }
+        return;
+      }
+      if (ev.key === "Escape") { ev.preventDefault(); done(null); }
+      else if (ev.key === "s") { ev.preventDefault(); statement.focus(); }
+      else if (/^[1-9]$/.test(ev.key) && codes[Number(ev.key) - 1]) {
+        ev.preventDefault();
+        ev.stopPropagation();
+        done(codes[Number(ev.key) - 1]);
+      }
+    };
+    const onClick = (ev) => {
+      const button = ev.target.closest("[data-reason]");
+      if (button) done(button.dataset.reason);
+      else if (ev.target.closest("[data-close]")) done(null);
+    };
+    const cleanup = () => {
+      document.removeEventListener("keydown", onKey, true);
+      dialog.removeEventListener("click", onClick);
+    };
+    document.addEventListener("keydown", onKey, true);
+    dialog.addEventListener("click", onClick);
+  });
+}
+
+function askNote() {
+  return new Promise((resolve) => {
+    const dialog = show("escalate-dialog");
+    if (!dialog) return resolve(null);
+    const note = $("#escalate-note");
+    note.value = "";
+    setTimeout(() => note.focus(), 0);
+    const done = (value) => {
+      cleanup();
+      closeDialog();
+      resolve(value);
+    };
+    const onKey = (ev) => {
+      if (ev.key === "Escape") { ev.preventDefault(); ev.stopPropagation(); done(null); }
+      else if (ev.key === "Enter" && !ev.shiftKey && ev.target === note) {
+        ev.preventDefault();
+        ev.stopPropagation();
+        if (note.value.trim()) done(note.value.trim());
+      }
+    };
+    const onClick = (ev) => {
+      if (ev.target.closest("[data-escalate-send]") && note.value.trim()) done(note.value.trim());
+      else if (ev.target.closest("[data-close]")) done(null);
+    };
+    const cleanup = () => {
+      document.removeEventListener("keydown", onKey, true);
+      dialog.removeEventListener("click", onClick);
+    };
+    document.addEventListener("keydown", onKey, true);
+    dialog.addEventListener("click", onClick);
+  });
+}
+
+// Collect what a decision needs; null if the moderator cancelled.
+async function decisionDetails(decision) {
+  if (decision === "reject") return askReason();
+  if (decision === "escalate") {
+    const note = await askNote();
+    return note ? { statement: note } : null;
+  }
+  return {};
+}
+
+const PAST = { approve: "Approved", reject: "Rejected", escalate: "Escalated" };
+
+async function decideOne(el, decision, details) {
+  return api("/api/decide", {
+    cid: el.dataset.cid,
+    decision,
+    seen_version: Number(el.dataset.version),
+    seen_decisions: Number(el.dataset.decisions),
+    reason_code: details.reason_code || null,
+    statement: details.statement || null,
+  });
+}
+
+function typing(ev) {
+  const t = ev.target;
+  return t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName));
+}
+
+// ---------------------------------------------------------------- queue page
+function queuePage() {
+  const table = $("body[data-page=queue] #queue");
+  if (!table) return;
+  let cursor = 0;
+  const selected = new Set();
+  const rows = () => $$("#rows tr[data-cid]");
+
+  function paint() {
+    const list = rows();
+    if (cursor >= list.length) cursor = Math.max(0, list.length - 1);
+    list.forEach((row, i) => {
+      row.classList.toggle("cursor", i === cursor);
+      row.classList.toggle("selected", selected.has(row.dataset.cid));
+      const box = $(".select", row);
+      if (box) box.checked = selected.has(row.dataset.cid);
+    });
+    const bar = $("#bulkbar");
+    if (bar) {
+      bar.hidden = selected.size === 0;
+      $("#selected-count").textContent = String(selected.size);
+    }
+  }
+  const current = () => rows()[cursor];
+  function move(delta) {
+    const list = rows();
+    if (!list.length) return;
+    cursor = Math.min(list.length - 1, Math.max(0, cursor + delta));
+    paint();
+    list[cursor].scrollIntoView({ block: "nearest" });
+  }
+
+  async function act(decision) {
+    const targets = selected.size ? rows().filter((r) => selected.has(r.dataset.cid)) : [current()].filter(Boolean);
+    if (!targets.length) return;
+    const details = await decisionDetails(decision);
+    if (!details) return;
+    if (targets.length > 1) {
+      try {
+        const result = await api("/api/bulk", { decision, ids: targets.map((r) => r.dataset.cid), ...details });
+        result.decided.forEach((cid) => markDone(cid));
+        const skipped = Object.entries(result.skipped);
+        toast(`${PAST[decision]} ${result.decided.length} items` + (skipped.length ? `; skipped ${skipped.length}: ${skipped.map(([c, why]) => `${c} (${why})`).join(", ")}` : ""), skipped.length > 0);
+        selected.clear();
+      } catch (err) { toast(err.message, true); }
+    } else {
+      const row = targets[0];
+      try {
+        await decideOne(row, decision, details);
+        selected.delete(row.dataset.cid);
+        markDone(row.dataset.cid);
+        toast(`${PAST[decision]} ${row.dataset.cid}`);
+      } catch (err) { toast(err.message, true); refresh(); }
+    }
+    paint();
+  }
+
+  function markDone(cid) {
+    const row = rows().find((r) => r.dataset.cid === cid);
+    if (!row) return;
+    const index = rows().indexOf(row);
+    row.remove();
+    if (index < cursor) cursor -= 1;
+    paint();
+  }
+
+  let refreshing = false;
+  async function refresh() {
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      const keep = current() ? current().dataset.cid : null;
+      const response = await fetch(table.dataset.rowsUrl, { headers: { Accept: "text/html" } });
+      if (!response.ok) return;
+      const holder = document.createElement("table");
+      holder.innerHTML = await response.text();
+      const fresh = $("tbody", holder);
+      if (!fresh) return;
+      const old = $("#rows");
+      const oldIndex = cursor;
+      old.replaceWith(fresh);
+      const list = rows();
+      const found = list.findIndex((r) => r.dataset.cid === keep);
+      cursor = found >= 0 ? found : Math.min(oldIndex, Math.max(0, list.length - 1));
+      const present = new Set(list.map((r) => r.dataset.cid));
+      for (const cid of Array.from(selected)) if (!present.has(cid)) selected.delete(cid);
+      paint();
+    } finally { refreshing = false; }
+  }
+
+  table.addEventListener("click", (ev) => {
+    const row = ev.target.closest("tr[data-cid]");
+    if (!row) return;
+    cursor = rows().indexOf(row);
+    if (ev.target.classList.contains("select")) {
+      selected.has(row.dataset.cid) ? selected.delete(row.dataset.cid) : selected.add(row.dataset.cid);
+    }
+    paint();
+  });
+  $$("[data-bulk]").forEach((b) => b.addEventListener("click", () => act(b.dataset.bulk)));
+  const clear = $("[data-clear-selection]");
+  if (clear) clear.addEventListener("click", () => { selected.clear(); paint(); });
+
+  document.addEventListener("keydown", (ev) => {
+    if (openDialog || typing(ev) || ev.ctrlKey || ev.metaKey || ev.altKey) {
+      if (ev.key === "Escape") closeDialog();
+      return;
+    }
+    const tabs = $$(".tabs a");
+    const keys = {
+      j: () => move(1), k: () => move(-1),
+      ArrowDown: () => move(1), ArrowUp: () => move(-1),
+      x: () => {
+        const row = current();
+        if (!row) return;
+        selected.has(row.dataset.cid) ? selected.delete(row.dataset.cid) : selected.add(row.dataset.cid);
+        paint();
+      },
+      a: () => act("approve"), r: () => act("reject"), e: () => act("escalate"),
+      Enter: () => { const row = current(); if (row) location.href = row.dataset.href + "?back=" + encodeURIComponent(location.pathname + location.search); },
+      "?": () => show("help"),
+      "/": () => { const f = $("#filters"); f.open = true; const first = $("select, input:not([type=hidden])", f); if (first) first.focus(); },
+      Escape: () => { selected.clear(); paint(); },
+    };
+    keys.o = keys.Enter;
+    if (/^[1-4]$/.test(ev.key) && tabs[Number(ev.key) - 1]) { location.href = tabs[Number(ev.key) - 1].href; return; }
+    const handler = keys[ev.key];
+    if (handler) { ev.preventDefault(); handler(); }
+  });
+
+  // Live updates: counts by server-sent events; the list is re-fetched when they change.
+  if (window.EventSource) {
+    const source = new EventSource("/events");
+    let first = true;
+    source.addEventListener("counts", (ev) => {
+      const counts = JSON.parse(ev.data);
+      $$(".tabs a[data-tab]").forEach((a) => {
+        const total = a.dataset.states.split(",").reduce((n, s) => n + (counts[s] || 0), 0);
+        const badge = $(".count", a);
+        if (badge) badge.textContent = String(total);
+      });
+      if (!first) refresh();
+      first = false;
+    });
+    window.addEventListener("pagehide", () => source.close());
+  }
+  paint();
+}
+
+// ---------------------------------------------------------------- review page
+function itemPage() {
+  const item = $("#item");
+  if (!item) return;
+  const cid = item.dataset.cid;
+  const taken = !!item.dataset.taken;
+  let left = false;
+
+  if (!taken) {
+    // Keep the claim while the page is open; give it back on leaving.
+    setInterval(() => api("/api/claim", { cid }).catch(() => {}), 60000);
+    window.addEventListener("pagehide", () => {
+      if (!left) api("/api/release", { cid }, { keepalive: true }).catch(() => {});
+    });
+  }
+
+  async function act(decision) {
+    if (taken) { toast($("#taken").textContent, true); return; }
+    const details = await decisionDetails(decision);
+    if (!details) return;
+    try {
+      const state = await decideOne(item, decision, details);
+      $("#state").textContent = state.state;
+      left = true;
+      toast(`${PAST[decision]} ${cid}`);
+      setTimeout(() => { location.href = item.dataset.back; }, 400);
+    } catch (err) { toast(err.message, true); }
+  }
+
+  async function bulk() {
+    const dialog = show("bulk-dialog");
+    const buttons = $$("[data-bulk-target]", dialog);
+    const run = async (button) => {
+      closeDialog();
+      const decision = button.dataset.bulkDecision;
+      const details = await decisionDetails(decision);
+      if (!details) return;
+      const target = button.dataset.bulkTarget;
+      const body = { decision, ...details };
+      body[target] = item.dataset[target];
+      try {
+        const result = await api("/api/bulk", body);
+        const skipped = Object.keys(result.skipped).length;
+        toast(`${PAST[decision]} ${result.decided.length} items` + (skipped ? `, ${skipped} skipped (taken or decided)` : ""), skipped > 0);
+        if (result.decided.includes(cid)) { left = true; setTimeout(() => { location.href = item.dataset.back; }, 600); }
+      } catch (err) { toast(err.message, true); }
+    };
+    const onKey = (ev) => {
+      if (openDialog !== dialog) return document.removeEventListener("keydown", onKey, true);
+      if (/^[1-9]$/.test(ev.key) && buttons[Number(ev.key) - 1]) {
+        ev.preventDefault(); ev.stopPropagation();
+        document.removeEventListener("keydown", onKey, true);
+        run(buttons[Number(ev.key) - 1]);
+      }
+    };
+    document.addEventListener("keydown", onKey, true);
+    buttons.forEach((b) => { b.onclick = () => { document.removeEventListener("keydown", onKey, true); run(b); }; });
+  }
+
+  $$("[data-act]").forEach((b) => b.addEventListener("click", () => (b.dataset.act === "bulk" ? bulk() : act(b.dataset.act))));
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Escape" && openDialog) { closeDialog(); return; }
+    if (openDialog || typing(ev) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const keys = {
+      a: () => act("approve"), r: () => act("reject"), e: () => act("escalate"), b: bulk,
+      u: () => { location.href = item.dataset.back; }, Escape: () => { location.href = item.dataset.back; },
+      "?": () => show("help"),
+    };
+    const handler = keys[ev.key];
+    if (handler) { ev.preventDefault(); handler(); }
+  });
+}
+
+// ---------------------------------------------------------------- translator
+function translatePages() {
+  const list = $("body[data-page=translate] #queue");
+  if (list) {
+    let cursor = 0;
+    const rows = () => $$("#rows tr[data-cid]");
+    const paint = () => rows().forEach((r, i) => r.classList.toggle("cursor", i === cursor));
+    document.addEventListener("keydown", (ev) => {
+      if (typing(ev) || openDialog) { if (ev.key === "Escape") closeDialog(); return; }
+      if (ev.key === "j") { cursor = Math.min(rows().length - 1, cursor + 1); paint(); }
+      else if (ev.key === "k") { cursor = Math.max(0, cursor - 1); paint(); }
+      else if ((ev.key === "Enter" || ev.key === "o") && rows()[cursor]) location.href = rows()[cursor].dataset.href;
+      else if (ev.key === "?") show("help");
+    });
+    paint();
+  }
+  $$("[data-autosubmit]").forEach((s) => s.addEventListener("change", () => s.form.submit()));
+
+  const editor = $("#translate");
+  if (!editor) return;
+  async function save(field) {
+    const pair = $(`.pair[data-field="${field}"]`, editor);
+    const text = $("textarea", pair).value;
+    const status = $(".saved", pair);
+    try {
+      await api("/api/translations", { cid: editor.dataset.cid, field, lang: editor.dataset.lang, text });
+      $("[data-origin]", pair).textContent = "human";
+      $("[data-origin]", pair).className = "tag origin-human";
+      status.textContent = "Saved: now a human translation, reused for identical text.";
+    } catch (err) { status.textContent = ""; toast(err.message, true); }
+  }
+  $$("[data-save]", editor).forEach((b) => b.addEventListener("click", () => save(b.dataset.save)));
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && ev.target.tagName === "TEXTAREA") {
+      ev.preventDefault();
+      save(ev.target.name);
+    } else if (!typing(ev) && !openDialog && (ev.key === "u" || ev.key === "Escape")) {
+      location.href = editor.dataset.back;
+    } else if (!typing(ev) && ev.key === "?") show("help");
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  queuePage();
+  itemPage();
+  translatePages();
+  if (!$("#queue") && !$("#item") && !$("#translate")) {
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key === "?" && !typing(ev)) show("help");
+      if (ev.key === "Escape") closeDialog();
+    });
+  }
+});

@@ -1,0 +1,160 @@
+"""Translator workspace: machine translations to review, corrections, and TMX export.
+
+A correction is a ``TranslationCorrected`` event. Triage makes the translation ``human``; the
+translator worker stores it in the translation memory and reuses it for identical text. The
+TMX export reads the corrections topic, the log of record, keeping the latest correction of
+each field and language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
+
+from moderator_ui.audit import AuditLog
+from pipeline.api.context import AppContext
+from pipeline.schemas import TranslationCorrected
+from pipeline.schemas.codec import decode_event
+from pipeline.schemas.envelope import Trace
+from pipeline.schemas.queue import QueueItem
+from pipeline.store.base import QueueQuery
+
+OVERLAY = "ui-corrected"
+OVERLAY_TTL_S = 3600
+SCAN_LIMIT = 2000
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+@dataclass
+class Pair:
+    """One field of one contribution: the original and its translation into a language."""
+
+    field: str
+    source_language: str | None
+    source: str
+    text: str
+    origin: str
+    corrected_here: bool = False
+
+
+def _overlay_key(cid: str, field: str, lang: str) -> str:
+    return f"{cid}|{field}|{lang}"
+
+
+class Workspace:
+    def __init__(self, context: AppContext, audit: AuditLog) -> None:
+        self.ctx = context
+        self.store = context.store
+        self.audit = audit
+
+    def pairs(self, item: QueueItem, lang: str) -> list[Pair]:
+        source_language = item.language_code
+        originals = {"title": item.contribution.title, "body": item.contribution.body}
+        out = []
+        for t in item.translations:
+            if t.target_language != lang or not originals.get(t.field):
+                continue
+            pair = Pair(t.field, source_language, originals[t.field] or "", t.text, t.origin)
+            pending = self.store.cache_get(
+                OVERLAY, _overlay_key(item.contribution_id, t.field, lang)
+            )
+            if pending is not None and pending != t.text:
+                pair.text, pair.origin, pair.corrected_here = pending, "human", True
+            out.append(pair)
+        return sorted(out, key=lambda p: p.field != "title")
+
+    def to_review(self, lang: str, *, offset: int = 0, limit: int = 50) -> list[QueueItem]:
+        """Newest contributions with a machine (or memory) translation into ``lang``."""
+        found: list[QueueItem] = []
+        start, seen = 0, 0
+        while len(found) < offset + limit and seen < SCAN_LIMIT:
+            page = self.store.query(QueueQuery(order="newest", limit=200, offset=start))
+            for item in page.items:
+                pairs = self.pairs(item, lang)
+                if item.language_code != lang and any(p.origin != "human" for p in pairs):
+                    found.append(item)
+            seen += len(page.items)
+            start += 200
+            if len(page.items) < 200:
+                break
+        return found[offset : offset + limit]
+
+    def correct(
+        self, item: QueueItem, field: str, lang: str, text: str, translator: str, *, address: str
+    ) -> TranslationCorrected:
+        text = text.strip()
+        if not text:
+            raise ValueError("the translation is empty")
+        current = next(
+            (t for t in item.translations if (t.field, t.target_language) == (field, lang)), None
+        )
+        if current is None:
+            raise ValueError(f"there is no {lang} translation of the {field} to correct")
+        source = item.contribution.title if field == "title" else item.contribution.body
+        event = TranslationCorrected(
+            contribution_id=item.contribution_id,
+            contribution_version=item.version,
+            field=field,  # type: ignore[arg-type]
+            target_language=lang,
+            text=text,
+            translator=translator,
+            previous_text=current.text,
+            source_language=item.language_code,
+            source_text=source,
+            trace=Trace(producer="moderator_ui"),
+        )
+        self.store.cache_set(
+            OVERLAY, _overlay_key(item.contribution_id, field, lang), text, ttl_s=OVERLAY_TTL_S
+        )
+        self.ctx.publish([event])
+        self.audit.record(
+            translator,
+            "correction",
+            target=item.contribution_id,
+            detail=f"{field} → {lang}",
+            address=address,
+        )
+        return event
+
+    def corrections(self, lang: str | None = None) -> list[TranslationCorrected]:
+        """The latest correction per (contribution, field, language), from the log."""
+        latest: dict[tuple[str, str, str], TranslationCorrected] = {}
+        for record in self.ctx.bus.read(self.ctx.settings.topic("corrections")):
+            try:
+                event = decode_event(record.value, expected=(TranslationCorrected,))
+            except ValueError:  # a malformed record is the dead-letter path's business
+                continue
+            if lang and event.target_language != lang:
+                continue
+            key = (event.contribution_id, event.field, event.target_language)
+            if key not in latest or event.occurred_at >= latest[key].occurred_at:
+                latest[key] = event
+        return sorted(latest.values(), key=lambda e: (e.contribution_id, e.field))
+
+    def tmx(self, lang: str | None = None) -> Iterator[str]:
+        """TMX 1.4b: one translation unit per corrected field (source and human target)."""
+        yield '<?xml version="1.0" encoding="UTF-8"?>\n<tmx version="1.4">\n'
+        yield (
+            '  <header creationtool="Hemicycle" creationtoolversion="0.1.0" datatype="plaintext"'
+            ' segtype="paragraph" adminlang="en" srclang="*all*" o-tmf="hemicycle"/>\n  <body>\n'
+        )
+        for e in self.corrections(lang):
+            if not e.source_text or not e.source_language:
+                continue
+            tuid = quoteattr(f"{e.contribution_id}#{e.field}")
+            yield (
+                f"    <tu tuid={tuid} creationid={quoteattr(e.translator)} "
+                f'creationdate="{e.occurred_at:%Y%m%dT%H%M%SZ}">\n'
+                f'      <prop type="x-field">{e.field}</prop>\n'
+                f'      <tuv xml:lang="{e.source_language}">'
+                f"<seg>{_seg(e.source_text)}</seg></tuv>\n"
+                f'      <tuv xml:lang="{e.target_language}"><seg>{_seg(e.text)}</seg></tuv>\n'
+                "    </tu>\n"
+            )
+        yield "  </body>\n</tmx>\n"
+
+
+def _seg(text: str) -> str:
+    return escape(_XML_INVALID.sub("", text))
