@@ -4,8 +4,9 @@
   HTTPS (or ``HEMICYCLE_UI_SECURE_COOKIES``). Only a hash of the session token is stored.
 * Every state-changing request carries the session's CSRF token (``X-CSRF-Token`` header or
   ``csrf_token`` form field); the login form uses a double-submit cookie.
-* Failed logins are counted per user name and per client address; past the limit the login
-  is refused for five minutes, whatever the password.
+* Failed logins are counted per user name (limit ``HEMICYCLE_UI_LOGIN_MAX_FAILURES``) and per
+  client address (four times that: a venue's staff may share one address); past a limit the
+  login is refused for five minutes, whatever the password.
 """
 
 from __future__ import annotations
@@ -89,9 +90,10 @@ class Sessions:
 
     def locked_out(self, name: str, address: str) -> bool:
         limit = self.settings.ui_login_max_failures
-        return any(
-            int(self.store.cache_get(FAILURES, key) or 0) >= limit
-            for key in self._failure_keys(name, address)
+        user_key, address_key = self._failure_keys(name, address)
+        return (
+            int(self.store.cache_get(FAILURES, user_key) or 0) >= limit
+            or int(self.store.cache_get(FAILURES, address_key) or 0) >= 4 * limit
         )
 
     def record_failure(self, name: str, address: str) -> None:
