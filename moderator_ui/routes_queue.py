@@ -42,7 +42,8 @@ def _rows(svc: Services, session: Session, filters: QueueFilters) -> tuple[list[
         item = view.item
         cid = item.contribution_id
         holder = svc.store.lease_holder(cid)
-        top = max(item.scores, key=lambda s: s.value, default=None)
+        toxicity = [s for s in item.scores if s.category != "spam"]
+        top = max(toxicity, key=lambda s: s.value, default=None)
         rows.append(
             {
                 "view": view,
