@@ -299,8 +299,23 @@ class RedisStore(QueueStore):
         return QueuePage(self._load([m.decode() for m in reply[1:]]), int(reply[0]))
 
     def _query_states(self, states: list[str], query: QueueQuery) -> QueuePage:
-        """Unfiltered: read the head of each state's index and merge (no scratch keys)."""
+        """Unfiltered: one state's index directly; several are merged from their heads."""
         end = query.offset + query.limit - 1
+        if len(states) == 1:  # one index: read the page itself
+            base = self._key("idx", states[0])
+            pipe = self._redis.pipeline(transaction=False)
+            if query.order == "priority":
+                pipe.zrevrange(base + ":prio", query.offset, end)
+            elif query.order == "oldest":
+                pipe.zrange(base + ":age", query.offset, end)
+            else:
+                pipe.zrevrange(base + ":age", query.offset, end)
+            pipe.zcard(base + ":age")
+            members, total = pipe.execute()
+            ids = [m.decode() for m in members]
+            if query.order == "priority":
+                ids = [m.split("|", 1)[1] for m in ids]
+            return QueuePage(self._load(ids), total)
         pipe = self._redis.pipeline(transaction=False)
         for state in states:
             base = self._key("idx", state)
