@@ -33,6 +33,7 @@ bench: $(STAMP)
 	taskset -c 0 $(BIN)/python benchmarks/bus.py
 	$(BIN)/python benchmarks/translate.py
 	$(BIN)/python benchmarks/score.py
+	$(BIN)/python benchmarks/ui.py
 
 clean:
 	rm -rf $(VENV) .hemicycle .pytest_cache .ruff_cache
