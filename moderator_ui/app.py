@@ -17,6 +17,7 @@ from moderator_ui.web import Services, render
 from pipeline.api.context import AppContext
 from pipeline.api.routes import platform_routers
 from pipeline.config import Settings
+from pipeline.metrics import MetricsMiddleware
 
 STATIC = Path(__file__).parent / "static"
 # Contributions are hostile input: no inline script may run, whatever slips into a page.
@@ -51,6 +52,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
             ctx.close()
 
     app = FastAPI(title="Hemicycle", version="0.1.0", lifespan=lifespan)
+    app.add_middleware(MetricsMiddleware)
     app.state.context = ctx
     app.state.services = Services(ctx)
     app.state.sessions = app.state.services.sessions

@@ -25,7 +25,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pipeline.bus.base import Bus, BusError, Record, TopicPartition, total_lag
 from pipeline.config import Settings
@@ -33,6 +33,9 @@ from pipeline.logs import get_logger
 from pipeline.schemas import DeadLetter, EventDecodeError, Origin, decode_event
 from pipeline.schemas.envelope import Envelope
 from pipeline.store.base import QueueStore, StoreError
+
+if TYPE_CHECKING:
+    from pipeline.metrics import StageMetrics
 
 log = get_logger("runner")
 
@@ -77,9 +80,16 @@ class RunnerStats:
 
 
 class Runner:
-    """Drives one stage over the bus in consumer group ``<topic_prefix><stage name>``."""
+    """Drives one stage over the bus in consumer group ``<topic_prefix><stage name>``.
 
-    def __init__(self, stage: Stage, bus: Bus, settings: Settings) -> None:
+    With ``metrics``, each batch is counted into the Prometheus metrics of
+    :mod:`pipeline.metrics` and the consumer lag is read at most every
+    :data:`pipeline.metrics.REFRESH_INTERVAL_S`; without (the default) nothing is measured.
+    """
+
+    def __init__(
+        self, stage: Stage, bus: Bus, settings: Settings, *, metrics: bool = False
+    ) -> None:
         self.stage = stage
         self.bus = bus
         self.settings = settings
@@ -89,11 +99,20 @@ class Runner:
         self.producer = bus.producer()
         self.stats = RunnerStats()
         self.sleep: Callable[[float], None] = time.sleep
+        self.polls = 0  # completed polls: the first one joins the consumer group
+        self.metrics: StageMetrics | None = None
+        if metrics:
+            from pipeline.metrics import StageMetrics
+
+            self.metrics = StageMetrics(stage.name, self.group)
 
     def step(self, timeout_s: float) -> int:
         """Run one batch; the number of input records handled (0 when idle)."""
         records = self.consumer.poll(self.settings.batch_max_events, timeout_s)
+        self.polls += 1
         if not records:
+            if self.metrics is not None:
+                self.metrics.maybe_update_lag(self.lag)
             return 0
         started = time.perf_counter()
         valid: list[tuple[Record, Any]] = []
@@ -110,7 +129,9 @@ class Runner:
                 dead.append(self._dead_letter(record, exc.reason, "invalid_event", attempts=0))
             else:
                 valid.append((record, event))
+        process_started = time.perf_counter()
         outputs, failed = self._process(valid)
+        process_s = time.perf_counter() - process_started
         dead.extend(failed)
         for event in outputs:
             self._publish(event)
@@ -134,6 +155,9 @@ class Runner:
         self.stats.outputs += len(outputs)
         self.stats.dead_letters += len(dead)
         self.stats.busy_s += time.perf_counter() - started
+        if self.metrics is not None:
+            self.metrics.batch(len(records), (letter.error_type for letter in dead), process_s)
+            self.metrics.maybe_update_lag(self.lag)  # after the commit: what is left to do
         log.debug(
             "batch done",
             extra={
