@@ -71,6 +71,9 @@ class QueueItem(BaseModel):
     )
     submitted_at: AwareDatetime
     updated_at: AwareDatetime
+    queued_at: AwareDatetime | None = Field(
+        None, description="When this version first left `pending` (reached the queue)."
+    )
     revision: int = Field(0, ge=0, description="Bumped by every save; guards concurrent writes.")
 
     @property

@@ -279,6 +279,8 @@ class TriageStage(Stage):
             return []
         if not item.scored:
             item.state = "pending" if self.wait_for_scores else "needs_review"
+            if item.queued_at is None and item.state != "pending":
+                item.queued_at = utc_now()
             item.reasons = ["waiting for scores"] if self.wait_for_scores else []
             return []
         facts = PolicyInputs(
@@ -294,6 +296,8 @@ class TriageStage(Stage):
         )
         decision = decide(self.policy, facts)
         item.state = decision.state  # type: ignore[assignment]
+        if item.queued_at is None and item.state != "pending":
+            item.queued_at = utc_now()
         item.priority = decision.priority
         item.reasons = list(decision.reasons)
         was = before.state if before is not None and before.version == item.version else None
