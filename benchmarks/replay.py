@@ -1,0 +1,282 @@
+"""A synthetic 40,000-contribution conference through the whole pipeline.
+
+24 languages (texts from the bundled sample and from real human translations in
+``../shared/data/langid_dev.jsonl``), proposals/comments/debates, copy-paste floods from many
+authors, edits (a second version of 3 % of contributions), published in bursts. Every worker
+runs as its own ``hemicycle run --worker NAME`` process, with the test models (a tiny en→de
+MarianMT packaged for argos and a tiny detoxify-format XLM-R, both trained here in seconds),
+on the embedded bus and store and on Kafka (Tansu) + Redis.
+
+Reports end-to-end throughput (first submit → every contribution in the queue and every
+stage idle), p50/p95 submit-to-queue latency (from each version's publication to its
+``queued_at``), and the ratio of end-to-end throughput to the slowest stage's model-only
+throughput (each model alone on the same contributions, in this process).
+
+    python benchmarks/replay.py [--contributions 40000] [--modes embedded,kafka]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pipeline.bus import open_bus  # noqa: E402
+from pipeline.bus.base import total_lag  # noqa: E402
+from pipeline.config import Settings  # noqa: E402
+from pipeline.models.langid import LanguageDetector  # noqa: E402
+from pipeline.models.segment import segment  # noqa: E402
+from pipeline.models.toxicity import ToxicityScorer  # noqa: E402
+from pipeline.models.translate import install_model, list_models, load_backend  # noqa: E402
+from pipeline.schemas import Contribution, ContributionSubmitted, Trace  # noqa: E402
+from pipeline.store import open_store  # noqa: E402
+from pipeline.workers import WORKER_NAMES, stage_class  # noqa: E402
+from tests.services import RedisServer, Tansu  # noqa: E402
+from tests.toxicity_model import build_tiny_detoxify  # noqa: E402
+from tests.translation_models import build_argos_package, build_tiny_marian  # noqa: E402
+
+SAMPLE = REPO / "pipeline" / "data" / "sample_contributions.jsonl"
+DEV = REPO.parent / "shared" / "data" / "langid_dev.jsonl"
+BURST = 4000
+FLOODS = [
+    "Sign the petition now at http://stop-the-bypass.example, share it everywhere!!",
+    "Vote NO to the new airport runway, it destroys our wetlands forever. Share this now.",
+]
+
+
+def texts_by_language() -> dict[str, list[str]]:
+    pool: dict[str, list[str]] = {}
+    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        lang = (row.get("locale_hint") or "").split("-")[0]
+        if lang and len(row["body"]) > 40:
+            pool.setdefault(lang, []).append(row["body"])
+    if DEV.exists():
+        for line in DEV.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if len(row["text"]) > 25:
+                pool.setdefault(row["lang"], []).append(row["text"])
+    return pool
+
+
+def conference(n: int, seed: int = 1) -> list[Contribution]:
+    """Contributions in publication order: originals, floods, and edits after their original."""
+    rng = random.Random(seed)
+    pool = texts_by_language()
+    langs = sorted(pool)
+    start = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    out: list[Contribution] = []
+    originals = 0
+    while len(out) < n:
+        i = len(out)
+        created = start + timedelta(seconds=i * 0.25)
+        if rng.random() < 0.05:
+            body = rng.choice(FLOODS) + rng.choice(["", " !", " Thanks.", " #now"])
+            lang_author = f"flood-{rng.randrange(400)}"
+            kind = "comment"
+        else:
+            lang = rng.choice(langs)
+            parts = rng.sample(pool[lang], k=min(len(pool[lang]), rng.choice([1, 2, 3])))
+            body = "\n\n".join(parts)
+            lang_author = f"u-{rng.randrange(12000)}"
+            kind = rng.choice(["proposal", "comment", "comment", "debate"])
+        originals += 1
+        c = Contribution(
+            id=f"r-{originals}",
+            platform="conference",
+            space=f"panel-{rng.randrange(30)}",
+            kind=kind,
+            author=lang_author,
+            body=body,
+            created_at=created,
+        )
+        out.append(c)
+        if rng.random() < 0.03 and len(out) < n:
+            out.append(
+                c.model_copy(
+                    update={"version": 2, "body": body + "\n\n(edited)", "created_at": created}
+                )
+            )
+    return out[:n]
+
+
+def build_models(root: Path) -> tuple[Path, Path, Path]:
+    print("Training the test models (tiny en→de MarianMT, tiny detoxify XLM-R) …", flush=True)
+    package = build_argos_package(build_tiny_marian(root / "marian"), root / "package")
+    checkpoint, config_dir = build_tiny_detoxify(root / "toxicity")
+    return package, checkpoint, config_dir
+
+
+def model_only(contribs: list[Contribution], settings: Settings) -> dict[str, float]:
+    """Contributions/s of each model alone (langid, toxicity, translation) on these texts."""
+    texts = [c.text for c in contribs]
+    rates: dict[str, float] = {}
+    detector = LanguageDetector(settings.target_languages)
+    began = time.perf_counter()
+    guesses = detector.detect_many(texts)
+    rates["langid"] = len(texts) / (time.perf_counter() - began)
+    assert settings.toxicity_checkpoint and settings.toxicity_config_dir
+    scorer = ToxicityScorer(settings.toxicity_checkpoint, settings.toxicity_config_dir)
+    began = time.perf_counter()
+    scorer.score(texts)
+    rates["toxicity"] = len(texts) / (time.perf_counter() - began)
+    [info] = list_models(settings.resolved_models_dir)
+    backend = load_backend(info, beam_size=settings.translation_beam_size)
+    segments = [
+        s.text
+        for c, g in zip(contribs, guesses, strict=True)
+        if g.lang == "en"
+        for s in segment(c.body, "en").segments
+    ]
+    began = time.perf_counter()
+    for start in range(0, len(segments), 256):
+        backend.translate([(t, "en", "de") for t in segments[start : start + 256]])
+    rates["translation"] = len(texts) / (time.perf_counter() - began)
+    return rates
+
+
+def run_mode(name: str, env: dict[str, str], contribs: list[Contribution]) -> dict[str, float]:
+    os.environ.update(env)
+    settings = Settings()
+    bus = open_bus(settings)
+    store = open_store(settings)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pipeline.cli", "run", "--worker", worker],
+            env=env,
+            cwd=REPO,
+            stderr=subprocess.DEVNULL,
+        )
+        for worker in WORKER_NAMES
+    ]
+    groups = {
+        w: (settings.topic_prefix + w, [settings.topic(t) for t in stage_class(w).inputs])
+        for w in WORKER_NAMES
+    }
+    try:
+        time.sleep(8)  # workers load their models and join their groups
+        producer = bus.producer()
+        topic = settings.topic("submitted")
+        submitted: dict[tuple[str, int], float] = {}
+        began = time.time()
+        for start in range(0, len(contribs), BURST):
+            for c in contribs[start : start + BURST]:
+                event = ContributionSubmitted(contribution=c, trace=Trace(producer="replay"))
+                producer.publish(topic, event.contribution_id, event.to_json(), event.headers())
+                submitted[(c.key, c.version)] = time.time()
+            producer.flush()
+            time.sleep(1.0)
+        producer.close()
+        published = time.time() - began
+        expected = len({c.key for c in contribs})
+        while True:
+            counts = store.counts()
+            queued = sum(n for state, n in counts.items() if state != "pending")
+            if queued >= expected and all(
+                total_lag(bus.lag(g, topics)) == 0 for g, topics in groups.values()
+            ):
+                break
+            time.sleep(0.5)
+        elapsed = time.time() - began
+        latencies = []
+        for item in store.iter_items():
+            sent = submitted.get((item.contribution_id, item.version))
+            if sent is not None and item.queued_at is not None:
+                latencies.append(item.queued_at.timestamp() - sent)
+        latencies.sort()
+        result = {
+            "throughput": len(contribs) / elapsed,
+            "elapsed_s": elapsed,
+            "published_s": published,
+            "p50": statistics.median(latencies),
+            "p95": latencies[int(0.95 * (len(latencies) - 1))],
+        }
+        print(
+            f"  {name:<16} {len(contribs)} contributions in {elapsed:6.1f} s "
+            f"(published over {published:.1f} s) = {result['throughput']:6.0f}/s; "
+            f"submit→queue p50 {result['p50']:.2f} s, p95 {result['p95']:.2f} s; "
+            f"queue {counts}",
+            flush=True,
+        )
+        return result
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(60)
+        store.close()
+        bus.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contributions", type=int, default=40_000)
+    parser.add_argument("--modes", default="embedded,kafka")
+    args = parser.parse_args()
+    contribs = conference(args.contributions)
+    print(
+        f"Conference: {len(contribs)} contributions ({sum(c.version > 1 for c in contribs)} "
+        f"edits), {len(texts_by_language())} languages in the text pool, bursts of {BURST}"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        package, checkpoint, config_dir = build_models(root / "models-src")
+        base = {k: v for k, v in os.environ.items() if not k.startswith("HEMICYCLE_")}
+        common = {
+            "HEMICYCLE_TARGET_LANGUAGES": "bg,cs,da,de,el,en,es,et,fi,fr,ga,hr,hu,it,lt,lv,mt,"
+            "nl,pl,pt,ro,sk,sl,sv",
+            "HEMICYCLE_TOXICITY_CHECKPOINT": str(checkpoint),
+            "HEMICYCLE_TOXICITY_CONFIG_DIR": str(config_dir),
+            "HEMICYCLE_MODELS_DIR": str(root / "models"),
+            "HEMICYCLE_PARTITIONS": "4",
+            "HEMICYCLE_LOG_LEVEL": "WARNING",
+        }
+        install_model(package, root / "models")
+        settings = Settings(**{k[10:].lower(): v for k, v in common.items()})  # type: ignore[arg-type]
+        rates = model_only(contribs[: min(5000, len(contribs))], settings)
+        slowest = min(rates, key=rates.get)  # type: ignore[arg-type]
+        print(
+            "Model only (contributions/s): "
+            + ", ".join(f"{k} {v:,.0f}" for k, v in rates.items())
+            + f"; slowest: {slowest}"
+        )
+        results = {}
+        for mode in args.modes.split(","):
+            env = dict(base, **common, HEMICYCLE_DATA_DIR=str(root / f"data-{mode}"))
+            if mode == "kafka":
+                (root / "redis").mkdir(exist_ok=True)
+                tansu, redis = Tansu(root / "tansu"), RedisServer(root / "redis")
+                env |= {
+                    "HEMICYCLE_BUS": "kafka",
+                    "HEMICYCLE_STORE": "redis",
+                    "HEMICYCLE_KAFKA_BOOTSTRAP_SERVERS": tansu.bootstrap,
+                    "HEMICYCLE_REDIS_URL": redis.url,
+                }
+                try:
+                    results[mode] = run_mode("Kafka + Redis", env, contribs)
+                finally:
+                    tansu.stop()
+                    redis.stop()
+            else:
+                results[mode] = run_mode("embedded", env, contribs)
+        for mode, r in results.items():
+            print(
+                f"{mode}: end-to-end {r['throughput']:.0f}/s = "
+                f"{r['throughput'] / rates[slowest]:.2f} x the slowest model alone "
+                f"({slowest}, {rates[slowest]:,.0f}/s; target ≥ 0.9)"
+            )
+
+
+if __name__ == "__main__":
+    main()
