@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from pipeline.api import coral, decidim, health, ingest
 from pipeline.api.context import AppContext
 
 
 def platform_routers(context: AppContext) -> list[APIRouter]:
-    """Every router of the platform API (ingest, adapters, health), bound to ``context``."""
-    return []
+    """Every router of the platform API (ingest, adapters, health), bound to ``context``.
+
+    * ``/v1/contributions``: generic ingest and status (API keys, see :mod:`.apikeys`);
+    * ``/v1/decidim/...``: the Decidim adapter (API keys);
+    * ``/v1/coral/moderate``: Coral's external moderation phase (signed by Coral);
+    * ``/healthz``, ``/readyz``, ``/metrics``: probes and Prometheus (no auth).
+    """
+    return [
+        ingest.router(context),
+        decidim.router(context),
+        coral.router(context),
+        health.router(context),
+    ]
