@@ -34,6 +34,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/translate.py
 	$(BIN)/python benchmarks/score.py
 	$(BIN)/python benchmarks/ui.py
+	$(BIN)/python benchmarks/api.py --toxicity
+	$(BIN)/python benchmarks/replay.py
 
 clean:
 	rm -rf $(VENV) .hemicycle .pytest_cache .ruff_cache
