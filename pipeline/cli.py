@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pipeline.config import ConfigError, Settings, load_settings
 from pipeline.logs import setup_logging
-from pipeline.workers import WORKER_NAMES
+from pipeline.workers import ALL_WORKERS, WORKER_NAMES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -54,9 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--worker",
         action="append",
-        choices=WORKER_NAMES,
+        choices=ALL_WORKERS,
         metavar="NAME",
-        help=f"worker to run, repeatable ({', '.join(WORKER_NAMES)}; default: all)",
+        help=f"worker to run, repeatable ({', '.join(ALL_WORKERS)}; default: "
+        f"{', '.join(WORKER_NAMES)}; delivery runs only when named, as its own process)",
     )
     run.add_argument(
         "--until-idle",
@@ -129,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }[args.command]
     try:
         return handler(args, settings)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ConfigError) as exc:  # e.g. a worker's own config file
         print(f"hemicycle: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

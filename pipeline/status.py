@@ -9,7 +9,7 @@ from pipeline.bus.base import Bus, total_lag
 from pipeline.config import TOPICS, Settings
 from pipeline.schemas import DeadLetter
 from pipeline.store.base import QueueStore
-from pipeline.workers import WORKER_NAMES, stage_class
+from pipeline.workers import default_workers, stage_class
 
 
 def collect_status(
@@ -17,7 +17,7 @@ def collect_status(
 ) -> dict[str, Any]:
     counts = bus.topic_counts([settings.topic(name) for name in TOPICS])
     workers = {}
-    for name in WORKER_NAMES:
+    for name in default_workers(settings):
         topics = [settings.topic(t) for t in stage_class(name).inputs]
         group = f"{settings.topic_prefix}{name}"
         workers[name] = {"group": group, "inputs": topics, "lag": total_lag(bus.lag(group, topics))}

@@ -14,20 +14,34 @@ _STAGES: dict[str, str] = {
     "translator": "pipeline.workers.translator:TranslatorStage",
     "scorer": "pipeline.workers.scorer:ScorerStage",
     "triage": "pipeline.workers.triage:TriageStage",
+    "delivery": "pipeline.workers.delivery:DeliveryStage",
 }
-WORKER_NAMES: tuple[str, ...] = tuple(_STAGES)
+# Workers that need configuration of their own, started only when named
+# (`hemicycle run --worker delivery`, as their own process: a platform that is down must not
+# hold back the other stages). Without HEMICYCLE_WEBHOOKS_FILE there is nowhere to deliver to.
+OPTIONAL_WORKERS: tuple[str, ...] = ("delivery",)
+# The workers `hemicycle run` starts by default (and `demo`, status, deployments iterate).
+WORKER_NAMES: tuple[str, ...] = tuple(name for name in _STAGES if name not in OPTIONAL_WORKERS)
+# Every worker `hemicycle run --worker NAME` accepts.
+ALL_WORKERS: tuple[str, ...] = tuple(_STAGES)
+
+
+def default_workers(settings: Settings) -> tuple[str, ...]:
+    """The workers a deployment runs (what `hemicycle status` reports): the core workers, plus
+    delivery when ``HEMICYCLE_WEBHOOKS_FILE`` is set."""
+    if settings.webhooks_file is not None:
+        return (*WORKER_NAMES, "delivery")
+    return WORKER_NAMES
 
 
 def stage_class(name: str) -> type[Stage]:
     try:
         module, cls = _STAGES[name].split(":")
     except KeyError:
-        raise ValueError(
-            f"unknown worker {name!r}; choose from {', '.join(WORKER_NAMES)}"
-        ) from None
+        raise ValueError(f"unknown worker {name!r}; choose from {', '.join(ALL_WORKERS)}") from None
     return getattr(importlib.import_module(module), cls)
 
 
 def build_stage(name: str, settings: Settings, store: QueueStore) -> Stage:
-    """Instantiate the stage called ``name`` (one of :data:`WORKER_NAMES`)."""
+    """Instantiate the stage called ``name`` (one of :data:`ALL_WORKERS`)."""
     return stage_class(name).from_settings(settings, store)

@@ -20,7 +20,7 @@ def resolved() -> dict:
     if binary is None:
         pytest.fail("docker-compose not found: run scripts/install-system-deps.sh")
     out = subprocess.run(
-        [binary, "-f", str(COMPOSE), "--profile", "ui", "--profile", "tools", "config"],
+        [binary, "-f", str(COMPOSE), "--profile", "webhooks", "--profile", "tools", "config"],
         capture_output=True,
         text=True,
         check=False,
