@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import threading
+from collections.abc import Iterator
 
 import uvicorn
 
 from moderator_ui.app import create_app
 from pipeline.api.context import AppContext
 from pipeline.config import Settings
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, except that SIGTERM/SIGINT end in a clean exit (status 0) once requests in
+    flight are done, instead of re-raising the signal after shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {
+            sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def make_server(
@@ -23,7 +45,7 @@ def make_server(
         proxy_headers=True,
         timeout_graceful_shutdown=5,
     )
-    return uvicorn.Server(config)
+    return _Server(config)
 
 
 def serve(settings: Settings, *, host: str, port: int) -> None:
