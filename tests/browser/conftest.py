@@ -120,8 +120,10 @@ def ui_env(tmp_path_factory: pytest.TempPathFactory, argos_package: Path) -> Ite
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope: Playwright's sync API keeps an event loop running in this thread while
+    # it is open, which would break later tests that call asyncio.run().
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         yield chromium
