@@ -256,6 +256,7 @@ def main() -> None:
             env = dict(base, **common, HEMICYCLE_DATA_DIR=str(root / f"data-{mode}"))
             if mode == "kafka":
                 (root / "redis").mkdir(exist_ok=True)
+                (root / "tansu").mkdir(exist_ok=True)
                 tansu, redis = Tansu(root / "tansu"), RedisServer(root / "redis")
                 env |= {
                     "HEMICYCLE_BUS": "kafka",

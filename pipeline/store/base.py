@@ -8,7 +8,7 @@ applied in the same atomic step as the item, and refuses an event it has already
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
@@ -103,12 +103,20 @@ class QueueStore(ABC):
     def get(self, contribution_id: str) -> QueueItem | None: ...
 
     @abstractmethod
-    def save(self, item: QueueItem, *, event_id: str, expected_revision: int) -> SaveResult:
+    def save(
+        self,
+        item: QueueItem,
+        *,
+        event_id: str,
+        expected_revision: int,
+        also_applied: Sequence[str] = (),
+    ) -> SaveResult:
         """Atomically write ``item`` as revision ``expected_revision + 1``.
 
         ``expected_revision`` is the revision read (0 for a new item). Returns DUPLICATE
-        without writing if ``event_id`` was applied before, CONFLICT if the stored revision
-        differs. On SAVED, ``event_id`` is recorded as applied.
+        without writing if ``event_id`` (or any of ``also_applied``: further events folded
+        into this write) was applied before, CONFLICT if the stored revision differs. On
+        SAVED, every one of those event ids is recorded as applied.
         """
 
     @abstractmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,13 +115,22 @@ class EmbeddedStore(QueueStore):
         ).fetchone()
         return QueueItem.model_validate_json(row[0]) if row else None
 
-    def save(self, item: QueueItem, *, event_id: str, expected_revision: int) -> SaveResult:
+    def save(
+        self,
+        item: QueueItem,
+        *,
+        event_id: str,
+        expected_revision: int,
+        also_applied: Sequence[str] = (),
+    ) -> SaveResult:
+        ids = [event_id, *also_applied]
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
+                marks = ", ".join("?" * len(ids))
                 if db.execute(
-                    "SELECT 1 FROM applied_events WHERE event_id = ?", (event_id,)
+                    f"SELECT 1 FROM applied_events WHERE event_id IN ({marks}) LIMIT 1", ids
                 ).fetchone():
                     db.execute("ROLLBACK")
                     return SaveResult.DUPLICATE
@@ -147,7 +156,10 @@ class EmbeddedStore(QueueStore):
                     ),
                 )
                 self._write_indexes(stored)
-                db.execute("INSERT INTO applied_events (event_id) VALUES (?)", (event_id,))
+                db.executemany(
+                    "INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)",
+                    [(i,) for i in ids],
+                )
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:

@@ -28,7 +28,7 @@ import functools
 import heapq
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import redis
@@ -52,6 +52,9 @@ T = TypeVar("T")
 
 _SAVE = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'duplicate' end
+for i = 11, #ARGV do
+  if redis.call('EXISTS', ARGV[1] .. 'applied:' .. ARGV[i]) == 1 then return 'duplicate' end
+end
 local rev = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
 if rev ~= tonumber(ARGV[3]) then return 'conflict' end
 local p, cid = ARGV[1], ARGV[2]
@@ -88,6 +91,7 @@ for _, s in ipairs({ARGV[5], 'all'}) do
 end
 redis.call('ZADD', KEYS[3], 0, cid)
 redis.call('SET', KEYS[2], '1')
+for i = 11, #ARGV do redis.call('SET', ARGV[1] .. 'applied:' .. ARGV[i], '1') end
 return 'saved'
 """
 
@@ -207,7 +211,14 @@ class RedisStore(QueueStore):
         return QueueItem.model_validate_json(doc) if doc else None
 
     @_unavailable
-    def save(self, item: QueueItem, *, event_id: str, expected_revision: int) -> SaveResult:
+    def save(
+        self,
+        item: QueueItem,
+        *,
+        event_id: str,
+        expected_revision: int,
+        also_applied: Sequence[str] = (),
+    ) -> SaveResult:
         stored = item.model_copy(update={"revision": expected_revision + 1})
         cid = stored.contribution_id
         created = self._created_ms(stored)
@@ -225,6 +236,7 @@ class RedisStore(QueueStore):
                 created,
                 pmember,
                 json.dumps({"f": item_facets(stored), "c": item_categories(stored)}),
+                *also_applied,
             ],
         )
         return SaveResult(result.decode() if isinstance(result, bytes) else result)

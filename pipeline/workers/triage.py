@@ -98,50 +98,87 @@ class TriageStage(Stage):
         )
 
     def process(self, events: Sequence[Any]) -> list[Envelope]:
-        outputs: list[Envelope] = []
+        """Apply a batch: each contribution's events in order, folded into one write.
+
+        A contribution's results (identification, scores, one translation event per target
+        language, …) mostly arrive together; applying them in memory and saving once (with
+        every event id recorded in the same atomic write) costs one read and one write per
+        contribution and batch instead of one per event.
+        """
+        groups: dict[str, list[Any]] = {}
         for event in events:
-            outputs.extend(self.apply(event))
+            groups.setdefault(event.contribution_id, []).append(event)
+        outputs: list[Envelope] = []
+        for group in groups.values():
+            outputs.extend(self.apply(group[0]) if len(group) == 1 else self.apply_many(group))
         return outputs
 
     def apply(self, event: Any) -> list[Envelope]:
         """Apply one event; return the outcomes it caused (possibly none)."""
+        return self.apply_many([event])
+
+    def apply_many(self, events: Sequence[Any]) -> list[Envelope]:
+        """Apply events of one contribution, in order, as one write; the outcomes they caused."""
+        contribution_id = events[0].contribution_id
         for _ in range(self.max_conflicts):
-            current = self.store.get(event.contribution_id)
-            if current is not None and event.contribution_version < current.version:
+            current = self.store.get(contribution_id)
+            item, outcomes = current, []
+            applied: list[Any] = []
+            stale: list[Any] = []
+            for event in events:
+                if item is not None and event.contribution_version < item.version:
+                    stale.append(event)
+                    continue
+                changed = self._transform(item, event)
+                if changed is None:
+                    self._park(event)  # results ahead of their contribution: apply later
+                    continue
+                if isinstance(event, ModerationDecided):
+                    outcomes += self._human_outcome(changed, item, event)  # type: ignore[arg-type]
+                else:
+                    outcomes += self._decide(changed, item, event)
+                item = changed
+                applied.append(event)
+            if applied and item is not None:
+                result = self.store.save(
+                    item,
+                    event_id=str(applied[0].event_id),
+                    expected_revision=current.revision if current is not None else 0,
+                    also_applied=[str(e.event_id) for e in applied[1:]],
+                )
+                if result is SaveResult.CONFLICT:
+                    continue
+                if result is SaveResult.DUPLICATE:
+                    if len(events) == 1:
+                        return []
+                    # Some were applied before (a replay): apply them one by one.
+                    return [out for event in events for out in self.apply(event)]
+            for event in stale:
                 if isinstance(event, ModerationDecided):
                     log.warning(
                         "decision about an older version ignored",
-                        extra={"contribution_id": event.contribution_id, "by": event.moderator},
+                        extra={"contribution_id": contribution_id, "by": event.moderator},
                     )
                 self.store.mark_applied(str(event.event_id))
-                return []
-            if isinstance(event, LanguageIdentified):
-                item = self._identified(current, event)
-            elif current is None or event.contribution_version > current.version:
-                self._park(event)  # results ahead of their contribution: apply later
-                return []
-            elif isinstance(event, ContributionTranslated):
-                item = self._translated(current, event)
-            elif isinstance(event, TranslationCorrected):
-                item = self._corrected(current, event)
-            elif isinstance(event, ModerationDecided):
-                item = self._decided(current, event)
-            else:
-                item = self._scored(current, event)
-            if isinstance(event, ModerationDecided):
-                outcomes = self._human_outcome(item, current, event)
-            else:
-                outcomes = self._decide(item, current, event)
-            expected = current.revision if current is not None else 0
-            result = self.store.save(item, event_id=str(event.event_id), expected_revision=expected)
-            if result is SaveResult.CONFLICT:
-                continue
-            if result is SaveResult.DUPLICATE:
-                return []
-            if isinstance(event, LanguageIdentified):
-                return outcomes + self._unpark(event)
+            for event in applied:
+                if isinstance(event, LanguageIdentified):
+                    outcomes += self._unpark(event)
             return outcomes
-        raise ConcurrentWriteError(f"item {event.contribution_id} kept changing")
+        raise ConcurrentWriteError(f"item {contribution_id} kept changing")
+
+    def _transform(self, current: QueueItem | None, event: Any) -> QueueItem | None:
+        """The item after ``event`` (not saved); None if it is ahead of its contribution."""
+        if isinstance(event, LanguageIdentified):
+            return self._identified(current, event)
+        if current is None or event.contribution_version > current.version:
+            return None
+        if isinstance(event, ContributionTranslated):
+            return self._translated(current, event)
+        if isinstance(event, TranslationCorrected):
+            return self._corrected(current, event)
+        if isinstance(event, ModerationDecided):
+            return self._decided(current, event)
+        return self._scored(current, event)
 
     @staticmethod
     def _identified(current: QueueItem | None, event: LanguageIdentified) -> QueueItem:

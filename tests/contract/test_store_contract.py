@@ -221,3 +221,15 @@ def test_audit_log_appends_and_reads_newest_first(store: QueueStore) -> None:
     assert [json.loads(e)["n"] for _, e in older] == [1, 0]
     store.clear()
     assert len(store.audit_read()) == 5
+
+
+def test_one_save_can_record_several_applied_events(store: QueueStore) -> None:
+    saved = store.save(item(1), event_id="e1", expected_revision=0, also_applied=["e2", "e3"])
+    assert saved is SaveResult.SAVED
+    assert all(store.was_applied(e) for e in ("e1", "e2", "e3"))
+    again = store.save(
+        item(1, state="approved"), event_id="e4", expected_revision=1, also_applied=["e3"]
+    )
+    assert again is SaveResult.DUPLICATE  # e3 was applied: nothing is written
+    assert not store.was_applied("e4")
+    assert store.get("decidim-test:c-1").state == "needs_review"  # type: ignore[union-attr]
