@@ -180,7 +180,12 @@ def run_mode(name: str, env: dict[str, str], contribs: list[Contribution]) -> di
         producer.close()
         published = time.time() - began
         expected = len({c.key for c in contribs})
+        shown = time.time()
         while True:
+            if time.time() - shown >= 15:
+                shown = time.time()
+                lags = {w: total_lag(bus.lag(g, topics)) for w, (g, topics) in groups.items()}
+                print(f"    {shown - began:5.0f} s  backlog per worker: {lags}", flush=True)
             counts = store.counts()
             queued = sum(n for state, n in counts.items() if state != "pending")
             if queued >= expected and all(

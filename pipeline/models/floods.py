@@ -47,11 +47,48 @@ class FloodDetector:
         self._lsh = MinHashLSH(threshold=similarity, num_perm=num_perm)
         self._recent: OrderedDict[str, str | None] = OrderedDict()  # key → cluster id
         self._sizes: dict[str, int] = {}
+        # Indexes that keep every step independent of the window's size.
+        self._members: dict[str, dict[str, None]] = {}  # cluster id → its keys, in order
+        self._versions: dict[str, list[str]] = {}  # "id#" stem → keys of its versions
+        template = MinHash(num_perm=num_perm, seed=7)
+        self._permutations, self._scheme = template.permutations, template.scheme
 
     def _minhash(self, text: str) -> MinHash:
-        sketch = MinHash(num_perm=self.num_perm, seed=7)
+        sketch = MinHash(
+            num_perm=self.num_perm,
+            seed=7,
+            permutations=self._permutations,
+            scheme=self._scheme,  # type: ignore[arg-type]
+        )
         sketch.update_batch(list(_shingles(text)))
         return sketch
+
+    @staticmethod
+    def _stem(key: str) -> str:
+        return key.rsplit("#", 1)[0] + "#"
+
+    def _assign(self, key: str, cluster: str | None) -> None:
+        previous = self._recent.get(key)
+        if previous is not None:
+            self._members.get(previous, {}).pop(key, None)
+        self._recent[key] = cluster
+        if cluster is not None:
+            self._members.setdefault(cluster, {})[key] = None
+
+    def _drop(self, key: str) -> str | None:
+        cluster = self._recent.pop(key)
+        self._lsh.remove(key)
+        if cluster is not None:
+            members = self._members.get(cluster, {})
+            members.pop(key, None)
+            if not members:
+                self._members.pop(cluster, None)
+        versions = self._versions.get(self._stem(key), [])
+        if key in versions:
+            versions.remove(key)
+        if not versions:
+            self._versions.pop(self._stem(key), None)
+        return cluster
 
     def add(self, key: str, text: str) -> FloodMatch:
         if len(_TOKEN.findall(text)) < self.min_tokens:
@@ -64,6 +101,7 @@ class FloodDetector:
         neighbours = [n for n in self._lsh.query(sketch) if n in self._recent]
         self._lsh.insert(key, sketch)
         self._recent[key] = None
+        self._versions.setdefault(self._stem(key), []).append(key)
         try:
             return self._cluster(key, neighbours)
         finally:
@@ -77,12 +115,10 @@ class FloodDetector:
             cluster = max(clusters, key=lambda c: self._sizes.get(c, 0))
         else:
             cluster = "c-" + hashlib.sha1(neighbours[0].encode()).hexdigest()[:8]
-        moved = [
-            m for m, c in self._recent.items() if c is not None and c != cluster and c in clusters
-        ]
+        moved = [m for c in clusters if c != cluster for m in self._members.get(c, {})]
         joined = tuple(n for n in neighbours if self._recent[n] is None) + tuple(moved)
         for member in (*joined, key):
-            self._recent[member] = cluster
+            self._assign(member, cluster)
         for merged in clusters:
             if merged != cluster:
                 self._sizes.pop(merged, None)
@@ -91,18 +127,15 @@ class FloodDetector:
 
     def _forget_versions(self, key: str) -> None:
         """An edit is not a duplicate of its own earlier version: drop ``id#<older>`` keys."""
-        stem = key.rsplit("#", 1)[0] + "#"
-        for old in [k for k in self._recent if k.startswith(stem)]:
-            cluster = self._recent.pop(old)
-            self._lsh.remove(old)
+        for old in list(self._versions.get(self._stem(key), [])):
+            cluster = self._drop(old)
             if cluster is not None:
                 self._sizes[cluster] = max(0, self._sizes.get(cluster, 1) - 1)
 
     def members(self, cluster_id: str) -> tuple[str, ...]:
         """Keys of the recent contributions in a cluster."""
-        return tuple(key for key, cluster in self._recent.items() if cluster == cluster_id)
+        return tuple(self._members.get(cluster_id, {}))
 
     def _evict(self) -> None:
         while len(self._recent) > self.window:
-            old, _ = self._recent.popitem(last=False)
-            self._lsh.remove(old)
+            self._drop(next(iter(self._recent)))
