@@ -47,18 +47,16 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.api.context import AppContext
-from pipeline.api.ingest import html_to_text, json_type, submission_event
+from pipeline.api.ingest import html_to_text, submission_event
 from pipeline.api.models import (
     ApiError,
     ApiRoute,
     check_content_type,
     error_responses,
     inline_schema,
-    item_error,
     json_body,
-    parse_json,
+    parse_request,
     read_body,
-    surrogate_path,
 )
 from pipeline.bus.base import BusError
 from pipeline.config import Settings
@@ -442,17 +440,7 @@ def router(context: AppContext) -> APIRouter:
                 "unauthorized",
                 "X-Coral-Signature does not match the body signed with HEMICYCLE_CORAL_SECRET",
             )
-        data = parse_json(raw)
-        if not isinstance(data, dict):
-            raise ApiError(422, "invalid_request", f"expected an object, got {json_type(data)}")
-        bad = surrogate_path(data)
-        if bad is not None:
-            raise ApiError(422, "invalid_request", f"{bad}: contains an unpaired UTF-16 surrogate")
-        try:
-            parsed = CoralRequest.model_validate(data)
-        except ValidationError as exc:
-            error = item_error(exc, index=None, item_id=None)
-            raise ApiError(422, "invalid_request", error.message, errors=[error]) from None
+        parsed = parse_request(raw, CoralRequest)
         text = html_to_text(parsed.comment.body)
         answer = await run_in_threadpool(moderate_sync, parsed, text)
         task = BackgroundTask(publish, parsed, text) if text.strip() else None

@@ -50,7 +50,6 @@ from pipeline.api.ingest import (
     build_events,
     check_conflicts,
     html_to_text,
-    json_type,
     looks_like_html,
     status_url,
     stored_items,
@@ -67,7 +66,10 @@ from pipeline.api.models import (
     inline_schema,
     item_error,
     json_body,
+    json_type,
+    one_or_many,
     parse_json,
+    parse_request,
     read_body,
     surrogate_path,
 )
@@ -313,17 +315,7 @@ def translations_of(item: QueueItem, resource_type: ResourceType, rid: str) -> D
     )
 
 
-_RESOURCES_BODY = {
-    "oneOf": [
-        inline_schema(DecidimResource),
-        {
-            "type": "object",
-            "properties": {"resources": {"type": "array", "items": inline_schema(DecidimResource)}},
-            "required": ["resources"],
-            "additionalProperties": False,
-        },
-    ]
-}
+_RESOURCES_BODY = one_or_many(inline_schema(DecidimResource), "resources")
 
 
 def router(context: AppContext) -> APIRouter:
@@ -558,17 +550,8 @@ def router(context: AppContext) -> APIRouter:
     ) -> JSONResponse:
         platform = await run_in_threadpool(require_platform, request)
         check_content_type(request)
-        data = parse_json(await read_body(request, 2 * settings.max_event_bytes))
-        if not isinstance(data, dict):
-            raise ApiError(422, "invalid_request", f"expected an object, got {json_type(data)}")
-        bad = surrogate_path(data)
-        if bad is not None:
-            raise ApiError(422, "invalid_request", f"{bad}: contains an unpaired UTF-16 surrogate")
-        try:
-            parsed = TranslateRequest.model_validate(data)
-        except ValidationError as exc:
-            error = item_error(exc, index=None, item_id=None)
-            raise ApiError(422, "invalid_request", error.message, errors=[error]) from None
+        raw = await read_body(request, 2 * settings.max_event_bytes)
+        parsed = parse_request(raw, TranslateRequest)
         status, answer = await run_in_threadpool(translate, parsed, platform)
         return JSONResponse(answer.model_dump(exclude_none=True), status_code=status)
 

@@ -47,6 +47,8 @@ from pipeline.api.models import (
     inline_schema,
     item_error,
     json_body,
+    json_type,
+    one_or_many,
     parse_json,
     read_body,
     surrogate_path,
@@ -118,20 +120,6 @@ def accepted(event: ContributionSubmitted) -> AcceptedContribution:
         event_id=event.event_id,
         status_url=status_url(event.contribution_id),
     )
-
-
-def json_type(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "null"
 
 
 def batch_items(data: Any, *, key: str, max_batch: int, what: str) -> list[Any]:
@@ -446,17 +434,7 @@ def not_found(platform: str, given: str) -> ApiError:
 _INGEST_SCHEMA = inline_schema(Contribution)
 _INGEST_SCHEMA["required"] = [f for f in _INGEST_SCHEMA["required"] if f != "platform"]
 _INGEST_SCHEMA["properties"]["platform"]["description"] = "Defaults to the API key's platform."
-_INGEST_BODY = {
-    "oneOf": [
-        _INGEST_SCHEMA,
-        {
-            "type": "object",
-            "properties": {"contributions": {"type": "array", "items": _INGEST_SCHEMA}},
-            "required": ["contributions"],
-            "additionalProperties": False,
-        },
-    ]
-}
+_INGEST_BODY = one_or_many(_INGEST_SCHEMA, "contributions")
 
 
 def router(context: AppContext) -> APIRouter:

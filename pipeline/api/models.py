@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
@@ -244,6 +244,54 @@ def surrogate_path(value: Any, path: str = "") -> str | None:
             if found:
                 return found
     return None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for error messages."""
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "null"
+
+
+def parse_request(raw: bytes, model: type[M]) -> M:
+    """A request body that must be one JSON object of ``model``; ``ApiError`` (400/422) if not."""
+    data = parse_json(raw)
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_request", f"expected an object, got {json_type(data)}")
+    bad = surrogate_path(data)
+    if bad is not None:
+        raise ApiError(422, "invalid_request", f"{bad}: contains an unpaired UTF-16 surrogate")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = item_error(exc, index=None, item_id=None)
+        raise ApiError(422, "invalid_request", error.message, errors=[error]) from None
+
+
+def one_or_many(schema: dict[str, Any], key: str) -> dict[str, Any]:
+    """OpenAPI schema of a body that is one ``schema`` object or ``{key: [schema, ...]}``."""
+    return {
+        "oneOf": [
+            schema,
+            {
+                "type": "object",
+                "properties": {key: {"type": "array", "items": schema}},
+                "required": [key],
+                "additionalProperties": False,
+            },
+        ]
+    }
 
 
 def inline_schema(model: type[BaseModel], **changes: Any) -> dict[str, Any]:
