@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from moderator_ui.review import DECIDED
+from pipeline.schemas.events import TOXICITY_CATEGORIES
 from pipeline.store.base import QueueQuery
 
 PER_PAGE = 50
@@ -26,16 +27,7 @@ AGES: dict[str, str] = {
     "older24h": "older than a day",
     "older7d": "older than a week",
 }
-CATEGORIES = (
-    "toxicity",
-    "severe_toxicity",
-    "obscene",
-    "identity_attack",
-    "insult",
-    "threat",
-    "sexual_explicit",
-    "spam",
-)
+CATEGORIES = (*TOXICITY_CATEGORIES, "spam")
 
 
 class QueueFilters(BaseModel):

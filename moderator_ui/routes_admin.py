@@ -61,16 +61,18 @@ def audit_csv(request: Request, session: Admin) -> StreamingResponse:
     )
 
 
-@router.get("/admin/users", response_class=HTMLResponse)
-def users_page(request: Request, session: Admin, error: str | None = None) -> HTMLResponse:
+def _users_page(
+    request: Request, session: Session, *, error: str | None = None, status_code: int = 200
+) -> HTMLResponse:
+    users = services(request).accounts.all()
     return render(
-        request,
-        "users.html",
-        session,
-        users=services(request).accounts.all(),
-        roles=ROLES,
-        error=error,
+        request, "users.html", session, status_code, users=users, roles=ROLES, error=error
     )
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, session: Admin) -> HTMLResponse:
+    return _users_page(request, session)
 
 
 @router.post("/admin/users", response_model=None)
@@ -85,15 +87,7 @@ def add_user(
     try:
         user = svc.accounts.add(name, role, password)
     except AccountError as exc:
-        return render(
-            request,
-            "users.html",
-            session,
-            status_code=422,
-            users=svc.accounts.all(),
-            roles=ROLES,
-            error=str(exc),
-        )
+        return _users_page(request, session, error=str(exc), status_code=422)
     svc.audit.record(
         session.user.name,
         "user_added",
@@ -116,15 +110,7 @@ def change_role(
     try:
         user, before = svc.accounts.set_role(name, role)
     except AccountError as exc:
-        return render(
-            request,
-            "users.html",
-            session,
-            status_code=422,
-            users=svc.accounts.all(),
-            roles=ROLES,
-            error=str(exc),
-        )
+        return _users_page(request, session, error=str(exc), status_code=422)
     svc.audit.record(
         session.user.name,
         "role_changed",

@@ -71,10 +71,7 @@ class Workspace:
         start, seen = 0, 0
         while len(found) < offset + limit and seen < SCAN_LIMIT:
             page = self.store.query(QueueQuery(order="newest", limit=200, offset=start))
-            for item in page.items:
-                pairs = self.pairs(item, lang)
-                if item.language_code != lang and any(p.origin != "human" for p in pairs):
-                    found.append(item)
+            found += [item for item in page.items if _to_review(item, lang)]
             seen += len(page.items)
             start += 200
             if len(page.items) < 200:
@@ -154,6 +151,18 @@ class Workspace:
                 "    </tu>\n"
             )
         yield "  </body>\n</tmx>\n"
+
+
+def _to_review(item: QueueItem, lang: str) -> bool:
+    """Whether ``item`` has a machine (or memory) translation into ``lang`` of a non-empty
+    field (a correction being applied right now still counts: it shows as human)."""
+    if item.language_code == lang:
+        return False
+    fields = {"title": item.contribution.title, "body": item.contribution.body}
+    return any(
+        t.target_language == lang and t.origin != "human" and fields.get(t.field)
+        for t in item.translations
+    )
 
 
 def _seg(text: str) -> str:

@@ -26,6 +26,8 @@ from typing import Any
 
 import torch
 
+from pipeline.schemas.events import TOXICITY_CATEGORIES
+
 __all__ = [
     "CATEGORIES",
     "MULTILINGUAL_LANGUAGES",
@@ -33,15 +35,7 @@ __all__ = [
     "ToxicityScorer",
 ]
 
-CATEGORIES: tuple[str, ...] = (
-    "toxicity",
-    "severe_toxicity",
-    "obscene",
-    "identity_attack",
-    "insult",
-    "threat",
-    "sexual_explicit",
-)
+CATEGORIES: tuple[str, ...] = TOXICITY_CATEGORIES
 # detoxify's multilingual model covers only these languages.
 MULTILINGUAL_LANGUAGES: frozenset[str] = frozenset({"en", "fr", "es", "it", "pt", "tr", "ru"})
 

@@ -86,6 +86,18 @@ class LanguageIdentified(Envelope):
     detector: str = Field(description="Models that decided, e.g. fasttext-lid.176+lingua.")
 
 
+# The toxicity categories scored (detoxify's), named here so light modules need no model code.
+TOXICITY_CATEGORIES: tuple[str, ...] = (
+    "toxicity",
+    "severe_toxicity",
+    "obscene",
+    "identity_attack",
+    "insult",
+    "threat",
+    "sexual_explicit",
+)
+
+
 class Score(_Part):
     category: str = Field(description="toxicity, severe_toxicity, obscene, identity_attack, …")
     value: float = Field(ge=0.0, le=1.0)
