@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipeline.models.langid import EU_LANGUAGES, LanguageDetector, LanguageGuess
 
-DEFAULT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "langid_dev.jsonl"
+DEFAULT_DEV = Path(__file__).resolve().parents[1] / "tests" / "data" / "langid_dev.jsonl"
 Row = tuple[str, str]  # (language, text)
 
 
@@ -197,7 +197,7 @@ def report_stage(detector: LanguageDetector, sets: dict[str, list[Row]]) -> dict
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dev", help="langid_dev.jsonl (default: ../shared/data/...)")
+    parser.add_argument("--dev", help="langid_dev.jsonl (default: tests/data/langid_dev.jsonl)")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes; best is kept")
     parser.add_argument(
         "--heldout",

@@ -1,7 +1,7 @@
 """A synthetic 40,000-contribution conference through the whole pipeline.
 
 24 languages (texts from the bundled sample and from real human translations in
-``../shared/data/langid_dev.jsonl``), proposals/comments/debates, copy-paste floods from many
+``tests/data/langid_dev.jsonl``), proposals/comments/debates, copy-paste floods from many
 authors, edits (a second version of 3 % of contributions), published in bursts. Every worker
 runs as its own ``hemicycle run --worker NAME`` process, with the test models (a tiny en→de
 MarianMT packaged for argos and a tiny detoxify-format XLM-R, both trained here in seconds),
@@ -47,7 +47,7 @@ from tests.toxicity_model import build_tiny_detoxify  # noqa: E402
 from tests.translation_models import build_argos_package, build_tiny_marian  # noqa: E402
 
 SAMPLE = REPO / "pipeline" / "data" / "sample_contributions.jsonl"
-DEV = REPO.parent / "shared" / "data" / "langid_dev.jsonl"
+DEV = REPO / "tests" / "data" / "langid_dev.jsonl"
 BURST = 4000
 FLOODS = [
     "Sign the petition now at http://stop-the-bypass.example, share it everywhere!!",

@@ -19,7 +19,7 @@ from pipeline.models.langid import (
     fasttext_model_path,
 )
 
-DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "langid_dev.jsonl"
+DEV = Path(__file__).resolve().parents[1] / "data" / "langid_dev.jsonl"
 
 GERMAN = (
     "Die Stadtverwaltung hat gestern beschlossen, die neue Radwegverbindung zwischen dem "
