@@ -8,7 +8,7 @@ applied in the same atomic step as the item, and refuses an event it has already
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
@@ -195,6 +195,25 @@ class QueueStore(ABC):
     def cache_set(
         self, namespace: str, key: str, value: str, ttl_s: float | None = None
     ) -> None: ...
+
+    def cache_get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, str]:
+        """The cached values of ``keys`` that exist (missing and expired keys are absent).
+
+        Backends override this with a few round trips in all; this default asks key by key.
+        """
+        found: dict[str, str] = {}
+        for key in dict.fromkeys(keys):
+            value = self.cache_get(namespace, key)
+            if value is not None:
+                found[key] = value
+        return found
+
+    def cache_set_many(
+        self, namespace: str, items: Mapping[str, str], ttl_s: float | None = None
+    ) -> None:
+        """Set every key of ``items`` (same ``ttl_s`` for all); backends batch the writes."""
+        for key, value in items.items():
+            self.cache_set(namespace, key, value, ttl_s)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

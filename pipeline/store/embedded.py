@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS cache (
     PRIMARY KEY (namespace, key)
 );
 """
+
+# Keys per multi-get query: well under SQLite's limit of bound parameters.
+_CHUNK = 500
 
 _ORDER_SQL = {
     # Ties on priority and age: contribution id descending (as the Redis store orders them).
@@ -322,6 +325,42 @@ class EmbeddedStore(QueueStore):
                 "VALUES (?, ?, ?, ?)",
                 (namespace, key, value, expires),
             )
+
+    def cache_get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, str] = {}
+        now = time.time()
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self._db.execute(
+                    f"SELECT key, value FROM cache WHERE namespace = ? AND key IN ({marks}) "
+                    "AND (expires_at IS NULL OR expires_at > ?)",
+                    (namespace, *chunk, now),
+                ).fetchall()
+            )
+        return found
+
+    def cache_set_many(
+        self, namespace: str, items: Mapping[str, str], ttl_s: float | None = None
+    ) -> None:
+        if not items:
+            return
+        expires = None if ttl_s is None else time.time() + ttl_s
+        rows = [(namespace, key, value, expires) for key, value in items.items()]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO cache (namespace, key, value, expires_at) "
+                    "VALUES (?, ?, ?, ?)",
+                    rows,
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         self._db.close()

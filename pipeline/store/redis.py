@@ -28,7 +28,7 @@ import functools
 import heapq
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import redis
@@ -164,6 +164,7 @@ return 0
 """
 
 _UNKNOWN_LANGUAGE = UNKNOWN_LANGUAGE
+_CHUNK = 1000  # keys per MGET or pipeline of SETs
 _AGE_SPAN_MS = 10**15
 
 
@@ -420,6 +421,29 @@ class RedisStore(QueueStore):
     def cache_set(self, namespace: str, key: str, value: str, ttl_s: float | None = None) -> None:
         px = None if ttl_s is None else max(1, int(ttl_s * 1000))
         self._redis.set(self._key("cache", namespace, key), value, px=px)
+
+    @_unavailable
+    def cache_get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, str]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, str] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            values = self._redis.mget([self._key("cache", namespace, k) for k in chunk])
+            pairs = zip(chunk, values, strict=True)
+            found.update((k, v.decode()) for k, v in pairs if v is not None)
+        return found
+
+    @_unavailable
+    def cache_set_many(
+        self, namespace: str, items: Mapping[str, str], ttl_s: float | None = None
+    ) -> None:
+        px = None if ttl_s is None else max(1, int(ttl_s * 1000))
+        pairs = list(items.items())
+        for start in range(0, len(pairs), _CHUNK):
+            pipe = self._redis.pipeline(transaction=False)
+            for key, value in pairs[start : start + _CHUNK]:
+                pipe.set(self._key("cache", namespace, key), value, px=px)
+            pipe.execute()
 
     def close(self) -> None:
         self._redis.close()

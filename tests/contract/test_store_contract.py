@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -233,3 +234,26 @@ def test_one_save_can_record_several_applied_events(store: QueueStore) -> None:
     assert again is SaveResult.DUPLICATE  # e3 was applied: nothing is written
     assert not store.was_applied("e4")
     assert store.get("decidim-test:c-1").state == "needs_review"  # type: ignore[union-attr]
+
+
+def test_cache_multi_get_and_multi_set(store: QueueStore) -> None:
+    keys = [f"k{n}" for n in range(1_203)]  # more than one chunk in every backend
+    store.cache_set_many("ns", {k: f"value of {k}" for k in keys[::2]})
+    store.cache_set("other", "k1", "elsewhere")
+    store.cache_set("ns", "empty", "")
+    found = store.cache_get_many("ns", [*keys, "k0", "empty"])
+    assert found == {k: f"value of {k}" for k in keys[::2]} | {"empty": ""}
+    assert store.cache_get("ns", "k2") == "value of k2"
+    assert store.cache_get_many("ns", []) == {}
+    store.cache_set_many("ns", {})
+    store.cache_set_many("ns", {"k0": "replaced", "k1": "new"})
+    assert store.cache_get_many("ns", ["k0", "k1"]) == {"k0": "replaced", "k1": "new"}
+
+
+def test_cache_multi_set_expires_with_its_ttl(store: QueueStore) -> None:
+    store.cache_set_many("ns", {"gone": "x"}, ttl_s=0.001)
+    store.cache_set_many("ns", {"kept": "y"}, ttl_s=3600)
+    deadline = time.monotonic() + 5
+    while store.cache_get_many("ns", ["gone"]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert store.cache_get_many("ns", ["gone", "kept"]) == {"kept": "y"}
