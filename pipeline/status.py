@@ -1,4 +1,10 @@
-"""``hemicycle status``: what is on the bus, how far behind each worker is, what is queued."""
+"""``hemicycle status``: what is on the bus, how far behind each worker is, what is queued.
+
+``events_per_contribution`` is the fan-out: records on every topic except the dead-letter one,
+divided by the records on ``contributions.submitted`` (one per submitted contribution version,
+so an edit counts as a contribution), in total and per topic. Budget: at most 6 in the steady
+state with 24 target languages.
+"""
 
 from __future__ import annotations
 
@@ -40,6 +46,24 @@ def collect_status(
         "workers": workers,
         "queue": store.counts(),
         "dead_letters": {"count": counts.get(dead_topic, 0), "latest": latest},
+        "events_per_contribution": fan_out(counts, settings),
+    }
+
+
+def fan_out(counts: dict[str, int], settings: Settings) -> dict[str, Any]:
+    """Records per submitted contribution version, on all topics but dead letters, and per topic."""
+    submitted = counts.get(settings.topic("submitted"), 0)
+    dead = settings.topic("deadletter")
+    topics = {topic: n for topic, n in counts.items() if topic != dead}
+
+    def ratio(n: int) -> float | None:
+        return round(n / submitted, 3) if submitted else None
+
+    return {
+        "basis": "records on contributions.submitted (one per contribution version)",
+        "submitted": submitted,
+        "total": ratio(sum(topics.values())),
+        "per_topic": {topic: ratio(n) for topic, n in sorted(topics.items())},
     }
 
 
@@ -49,6 +73,11 @@ def format_status(status: dict[str, Any]) -> str:
     lines += [
         f"  {topic:<{width}}  {count:>8}" for topic, count in sorted(status["topics"].items())
     ]
+    fan = status.get("events_per_contribution") or {}
+    if fan.get("total") is not None:
+        lines.append(
+            f"  events per submitted contribution: {fan['total']:.2f} (dead letters aside)"
+        )
     lines += ["", "workers (consumer lag):"]
     lines += [
         f"  {name:<8} {info['lag']:>8}   group {info['group']}"

@@ -1,12 +1,23 @@
-"""translator: LanguageIdentified → ContributionTranslated, one event per target language.
+"""translator: LanguageIdentified → one ContributionTranslated per contribution version.
 
-For every configured target language except the source, title and body are segmented
-offline (paragraph breaks kept exactly), and each segment is taken, in order, from:
+That event carries the translations (title and body) into every target language except the
+source, and the target languages with no route, each with its reason. Only if it would exceed
+``max_event_bytes`` (consumers refuse larger records) is it split, by whole languages, into as
+few parts as needed, each a valid event for a subset of the languages (ids derived with
+``part="<i>-of-<n>"``). A translator's correction (``TranslationCorrected``) is learnt here by
+the memory and reaches triage as its own event for that contribution.
+
+Each field is segmented once, offline (paragraph breaks kept exactly), and that segmentation
+serves every target. Each segment is taken, in order, from:
 
 1. the translation memory (a translator corrected it before) → origin ``memory``;
 2. the machine-translation cache of the chosen model (translated before) → ``machine``;
 3. the model, in dynamic batches across every contribution of the poll, grouped by
    (model, language pair), sorted by length and cut by a token budget → ``machine``.
+
+A poll batch costs few store round trips: one multi-get of the memory for every field, segment
+and target of the batch, then per leg one multi-get of the cache and one multi-set per model
+batch of what it produced.
 
 The route is a direct model for the pair, else a pivot through English (two models); it is
 recorded in each translation. A pair with no route is recorded as unavailable with the reason.
@@ -34,7 +45,7 @@ from pipeline.schemas import (
 )
 from pipeline.schemas.envelope import Envelope
 from pipeline.store.base import QueueStore
-from pipeline.translation_memory import TranslationMemory
+from pipeline.translation_memory import CacheKey, MemoryKey, TranslationMemory
 from pipeline.workers.runner import Stage
 
 log = get_logger("translator")
@@ -43,7 +54,9 @@ PIVOT = "en"
 
 @dataclass
 class _Field:
-    """One field of one contribution into one target language, segment by segment."""
+    """One field of one contribution into one target language, segment by segment.
+
+    ``parts`` is the field's segmentation, computed once and shared by every target."""
 
     event: LanguageIdentified
     name: str
@@ -54,6 +67,11 @@ class _Field:
     texts: list[str | None] = field(default_factory=list)  # per segment, once translated
     from_memory: list[bool] = field(default_factory=list)
     override: str | None = None  # the whole field from memory
+
+    @property
+    def whole(self) -> str:
+        """The field's text as written."""
+        return getattr(self.event.contribution, self.name)  # type: ignore[no-any-return]
 
 
 def batch_budget(settings: Settings) -> BatchBudget:
@@ -76,6 +94,7 @@ class TranslatorStage(Stage):
         budget: BatchBudget | None = None,
         backend_options: dict[str, Any] | None = None,
         max_segment_chars: int = 400,
+        max_event_bytes: int | None = None,
     ) -> None:
         self.memory = TranslationMemory(store)
         self.models = list(models)
@@ -83,7 +102,9 @@ class TranslatorStage(Stage):
         self.budget = budget or BatchBudget()
         self.backend_options = backend_options or {}
         self.max_segment_chars = max_segment_chars
+        self.max_event_bytes = max_event_bytes
         self._backends: dict[str, TranslationBackend] = {}
+        self._routes: dict[tuple[str, str], tuple[list[str], list[ModelInfo]] | str] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, store: QueueStore) -> TranslatorStage:
@@ -95,6 +116,7 @@ class TranslatorStage(Stage):
             settings.target_languages,
             budget=batch_budget(settings),
             backend_options={"beam_size": settings.translation_beam_size},
+            max_event_bytes=settings.max_event_bytes,
         )
 
     # -- routing ------------------------------------------------------------------------------
@@ -125,93 +147,92 @@ class TranslatorStage(Stage):
     # -- processing ---------------------------------------------------------------------------
 
     def process(self, events: Sequence[Any]) -> list[Envelope]:
-        for event in events:
-            if isinstance(event, TranslationCorrected):
-                self._learn(event)
+        self._learn([e for e in events if isinstance(e, TranslationCorrected)])
         identified = [e for e in events if isinstance(e, LanguageIdentified) and e.language.lang]
         fields: list[_Field] = []
-        unavailable: dict[tuple[int, str], str] = {}
+        unavailable: dict[int, list[UnavailableTranslation]] = {}
         for n, event in enumerate(identified):
             source = event.language.lang
+            assert source is not None
+            segmented = {
+                name: segment(text, source, max_chars=self.max_segment_chars)
+                for name in ("title", "body")
+                if (text := getattr(event.contribution, name))
+            }
             for target in self.targets:
                 if target == source:
                     continue
-                routed = self.route(source, target)
+                routed = self._route(source, target)
                 if isinstance(routed, str):
-                    unavailable[(n, target)] = routed
+                    missing = UnavailableTranslation(target_language=target, reason=routed)
+                    unavailable.setdefault(n, []).append(missing)
                     continue
-                for name in ("title", "body"):
-                    text = getattr(event.contribution, name)
-                    if text:
-                        parts = segment(text, source, max_chars=self.max_segment_chars)
-                        fields.append(_Field(event, name, target, routed[0], routed[1], parts))
+                for name, parts in segmented.items():
+                    fields.append(_Field(event, name, target, routed[0], routed[1], parts))
         self._translate(fields)
         return self._events(identified, fields, unavailable)
 
-    def _learn(self, event: TranslationCorrected) -> None:
-        """Remember a translator's correction: per segment where they line up, else whole."""
-        if not event.source_text or not event.source_language:
-            return
-        source, target = event.source_language, event.target_language
-        self.memory.remember(source, target, event.source_text, event.text)
-        original = segment(event.source_text, source, max_chars=self.max_segment_chars)
-        corrected = segment(event.text, target, max_chars=self.max_segment_chars)
-        if len(original.segments) == len(corrected.segments):
-            for src, dst in zip(original.segments, corrected.segments, strict=True):
-                self.memory.remember(source, target, src.text, dst.text)
+    def _route(self, source: str, target: str) -> tuple[list[str], list[ModelInfo]] | str:
+        """:meth:`route`, remembered: the models do not change while the stage runs."""
+        key = (source, target)
+        if key not in self._routes:
+            self._routes[key] = self.route(source, target)
+        return self._routes[key]
+
+    def _learn(self, corrections: Sequence[TranslationCorrected]) -> None:
+        """Remember translators' corrections: per segment where they line up, else whole."""
+        learnt: dict[MemoryKey, str] = {}
+        for event in corrections:
+            if not event.source_text or not event.source_language:
+                continue
+            source, target = event.source_language, event.target_language
+            learnt[(source, target, event.source_text)] = event.text
+            original = segment(event.source_text, source, max_chars=self.max_segment_chars)
+            corrected = segment(event.text, target, max_chars=self.max_segment_chars)
+            if len(original.segments) == len(corrected.segments):
+                for src, dst in zip(original.segments, corrected.segments, strict=True):
+                    learnt[(source, target, src.text)] = dst.text
+        if learnt:
+            self.memory.remember_many(learnt)
 
     def _translate(self, fields: list[_Field]) -> None:
         """Fill every field's segments: memory, then cache, then batched model calls per leg."""
+        if not fields:
+            return
+        wanted_memory: set[MemoryKey] = set()
         for item in fields:
             source, target = item.route[0], item.route[-1]
-            whole = getattr(item.event.contribution, item.name)
-            item.override = self.memory.recall(source, target, whole)
+            wanted_memory.add((source, target, item.whole))
+            wanted_memory.update((source, target, s.text) for s in item.parts.segments)
+        memory = self.memory.recall_many(wanted_memory)
+        for item in fields:
+            source, target = item.route[0], item.route[-1]
+            item.override = memory.get((source, target, item.whole))
             recalled = [
-                item.override
-                if item.override is not None
-                else self.memory.recall(source, target, s.text)
+                item.override if item.override is not None else memory.get((source, target, s.text))
                 for s in item.parts.segments
             ]
             item.from_memory = [r is not None for r in recalled]
             item.texts = list(recalled)
-        legs = max((len(item.models) for item in fields), default=0)
+        legs = max(len(item.models) for item in fields)
         current = {id(item): [s.text for s in item.parts.segments] for item in fields}
         for leg in range(legs):
-            batcher = DynamicBatcher(self.budget)
-            wanted: dict[tuple[str, str, str, str], str | None] = {}
+            needed: dict[CacheKey, ModelInfo] = {}
             for item in fields:
                 if leg >= len(item.models):
                     continue
                 info, src, dst = item.models[leg], item.route[leg], item.route[leg + 1]
                 for i, text in enumerate(current[id(item)]):
-                    if item.from_memory[i]:
-                        continue
-                    key = (info.model_id, src, dst, text)
-                    if key in wanted:
-                        continue
-                    hit = self.memory.cached(info.model_id, src, dst, text)
-                    wanted[key] = hit
-                    if hit is None:
-                        tokens = self.backend(info).count_tokens(text, src)
-                        batcher.add(
-                            BatchRequest(
-                                key=(info.model_id, src, dst), item=key, tokens=tokens, arrived=0.0
-                            )
-                        )
-            by_id = {info.model_id: info for item in fields for info in item.models}
-            for batch in batcher.drain():
-                model_id, src, dst = batch.key  # type: ignore[misc]
-                keys = [request.item for request in batch.requests]
-                outputs = self.backend(by_id[model_id]).translate([(k[3], src, dst) for k in keys])
-                for k, out in zip(keys, outputs, strict=True):
-                    wanted[k] = out
-                    self.memory.cache(model_id, src, dst, k[3], out)
+                    if not item.from_memory[i]:
+                        needed.setdefault((info.model_id, src, dst, text), info)
+            done = self.memory.cached_many(needed)
+            done.update(self._run_models({k: i for k, i in needed.items() if k not in done}))
             for item in fields:
                 if leg >= len(item.models):
                     continue
                 info, src, dst = item.models[leg], item.route[leg], item.route[leg + 1]
                 current[id(item)] = [
-                    text if item.from_memory[i] else (wanted[(info.model_id, src, dst, text)] or "")
+                    text if item.from_memory[i] else done[(info.model_id, src, dst, text)]
                     for i, text in enumerate(current[id(item)])
                 ]
         for item in fields:
@@ -220,18 +241,36 @@ class TranslatorStage(Stage):
                 for i, recalled in enumerate(item.texts)
             ]
 
+    def _run_models(self, missing: dict[CacheKey, ModelInfo]) -> dict[CacheKey, str]:
+        """Translate the segments no cache had, in dynamic batches; cache each batch's output."""
+        batcher = DynamicBatcher(self.budget)
+        for key, info in missing.items():
+            _, src, _, text = key
+            tokens = self.backend(info).count_tokens(text, src)
+            batcher.add(BatchRequest(key=key[:3], item=key, tokens=tokens, arrived=0.0))
+        out: dict[CacheKey, str] = {}
+        for batch in batcher.drain():
+            keys: list[CacheKey] = [request.item for request in batch.requests]  # type: ignore[misc]
+            _, src, dst, _ = keys[0]
+            outputs = self.backend(missing[keys[0]]).translate([(k[3], src, dst) for k in keys])
+            fresh = dict(zip(keys, outputs, strict=True))
+            self.memory.cache_many(fresh)
+            out.update(fresh)
+        return out
+
     def _events(
         self,
         identified: list[LanguageIdentified],
         fields: list[_Field],
-        unavailable: dict[tuple[int, str], str],
+        unavailable: dict[int, list[UnavailableTranslation]],
     ) -> list[Envelope]:
         index = {id(event): n for n, event in enumerate(identified)}
-        grouped: dict[tuple[int, str], list[Translation]] = {}
+        grouped: dict[int, dict[str, list[Translation]]] = {}
         for item in fields:
             text = item.override or reassemble(item.parts, [t or "" for t in item.texts])
             origin = "memory" if item.from_memory and all(item.from_memory) else "machine"
-            grouped.setdefault((index[id(item.event)], item.target), []).append(
+            by_target = grouped.setdefault(index[id(item.event)], {})
+            by_target.setdefault(item.target, []).append(
                 Translation(
                     field=item.name,  # type: ignore[arg-type]
                     target_language=item.target,
@@ -244,31 +283,59 @@ class TranslatorStage(Stage):
             )
         out: list[Envelope] = []
         for n, event in enumerate(identified):
-            source = event.language.lang
-            for target in self.targets:
-                if (n, target) in grouped:
-                    out.append(
-                        event.derive(
-                            ContributionTranslated,
-                            producer=self.name,
-                            part=target,
-                            source_language=source,
-                            translations=grouped[(n, target)],
-                        )
-                    )
-            missing = [
-                UnavailableTranslation(target_language=t, reason=reason)
-                for (m, t), reason in sorted(unavailable.items())
-                if m == n
-            ]
-            if missing:
-                out.append(
-                    event.derive(
-                        ContributionTranslated,
-                        producer=self.name,
-                        part="unavailable",
-                        source_language=source,
-                        unavailable=missing,
-                    )
-                )
+            by_target = grouped.get(n, {})
+            missing = unavailable.get(n, [])
+            if by_target or missing:
+                out.extend(self._parts(event, list(by_target.values()), missing))
         return out
+
+    def _parts(
+        self,
+        event: LanguageIdentified,
+        languages: list[list[Translation]],
+        missing: list[UnavailableTranslation],
+    ) -> list[ContributionTranslated]:
+        """One event for the contribution version; split by languages only if it is too big."""
+        whole = self._event(event, "", [t for ts in languages for t in ts], missing)
+        limit = self.max_event_bytes
+        if limit is None or len(whole.to_json()) <= limit:
+            return [whole]
+        base = len(self._event(event, "", [], []).to_json())
+        # Each unit's share of the JSON: its items and a comma each (one more than needed).
+        units = [(ts, [], sum(len(t.model_dump_json()) + 1 for t in ts)) for ts in languages]
+        units += [([], [u], len(u.model_dump_json()) + 1) for u in missing]
+        packs: list[tuple[list[Translation], list[UnavailableTranslation]]] = []
+        used = limit
+        for translations, gaps, size in units:
+            if used + size > limit:
+                packs.append(([], []))
+                used = base
+            packs[-1][0].extend(translations)
+            packs[-1][1].extend(gaps)
+            used += size
+        parts = [
+            self._event(event, f"{i}-of-{len(packs)}", translations, gaps)
+            for i, (translations, gaps) in enumerate(packs, start=1)
+        ]
+        if any(len(p.to_json()) > limit for p in parts):
+            log.warning(
+                "a single language's translations exceed the event limit",
+                extra={"contribution_id": event.contribution_id, "limit": limit},
+            )
+        return parts
+
+    def _event(
+        self,
+        event: LanguageIdentified,
+        part: str,
+        translations: list[Translation],
+        missing: list[UnavailableTranslation],
+    ) -> ContributionTranslated:
+        return event.derive(  # type: ignore[no-any-return]
+            ContributionTranslated,
+            producer=self.name,
+            part=part,
+            source_language=event.language.lang,
+            translations=translations,
+            unavailable=missing,
+        )

@@ -54,3 +54,17 @@ def test_installed_model_translates_contributions_into_the_export(
         "fr",
         "ga",
     }
+
+    status = json.loads(hemicycle(env, "status", "--json").stdout)
+    fan = status["events_per_contribution"]
+    assert fan["submitted"] == 3
+    # one ContributionTranslated per contribution, every target language in it
+    assert status["topics"]["hemicycle.contributions.translated"] == 3
+    assert fan["per_topic"]["hemicycle.contributions.translated"] == 1.0
+    assert fan["per_topic"]["hemicycle.contributions.submitted"] == 1.0
+    assert "hemicycle.deadletter" not in fan["per_topic"]
+    assert fan["total"] == round(
+        sum(n for t, n in status["topics"].items() if t != "hemicycle.deadletter") / 3, 3
+    )
+    assert fan["total"] <= 6
+    assert "events per submitted contribution" in hemicycle(env, "status").stdout

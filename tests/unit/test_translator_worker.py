@@ -6,7 +6,8 @@ are exercised in tests/unit/test_translate_backends.py and tests/integration.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from pipeline.schemas import (
     TranslationCorrected,
 )
 from pipeline.store.embedded import EmbeddedStore
+from pipeline.workers import translator
 from pipeline.workers.translator import TranslatorStage
 from tests.conftest import contribution
 
@@ -112,15 +114,24 @@ def test_direct_pivot_and_unavailable_routes(stage: TranslatorStage) -> None:
     assert all(t.origin == "machine" for k, t in pl.items() if k[1] != "unavailable")
 
 
-def test_paragraphs_survive_and_one_event_per_target(stage: TranslatorStage) -> None:
-    events = stage.process([identified(3, "Erster Absatz.\n\nZweiter Absatz.", "de")])
+def test_paragraphs_survive_and_one_event_per_contribution(stage: TranslatorStage) -> None:
+    one = identified(3, "Erster Absatz.\n\nZweiter Absatz.", "de", title="Absätze")
+    events = stage.process([one, identified(4, "Więcej pociągów.", "pl")])
+    assert [e.contribution_id for e in events] == [one.contribution_id, "decidim-test:c-4"]
+    first = events[0]
     assert (
-        by_target(events)[("en", "body")].text
+        by_target([first])[("en", "body")].text
         == "<de>en: Erster Absatz.\n\n<de>en: Zweiter Absatz."
     )
-    targets = sorted(t.target_language for e in events for t in e.translations)
-    assert targets == ["en", "fr"]
-    assert len({e.event_id for e in events}) == len(events)
+    assert [(t.target_language, t.field) for t in first.translations] == [
+        ("en", "title"),
+        ("en", "body"),
+        ("fr", "title"),
+        ("fr", "body"),
+    ]
+    assert [u.target_language for u in first.unavailable] == ["pl", "ga"]
+    again = stage.process([one])
+    assert [e.event_id for e in again] == [first.event_id]  # a replay: the same id
 
 
 def test_identical_segments_are_translated_once_across_a_campaign(stage: TranslatorStage) -> None:
@@ -188,3 +199,113 @@ def test_a_fifty_thousand_character_contribution_is_split_and_reassembled(
     assert english.count("\n\n") == body.count("\n\n")  # every paragraph break kept
     assert english.count("<de>en: ") >= body.count(". ")  # every sentence translated
     assert sum(n for model, n in stage.calls if model == "de-en") <= 3  # identical ones once
+
+
+class CountingStore(EmbeddedStore):
+    """Counts the cache calls that reach the store."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.calls: list[str] = []
+
+    def cache_get(self, namespace: str, key: str) -> str | None:
+        self.calls.append("get")
+        return super().cache_get(namespace, key)
+
+    def cache_set(self, namespace: str, key: str, value: str, ttl_s: float | None = None) -> None:
+        self.calls.append("set")
+        super().cache_set(namespace, key, value, ttl_s)
+
+    def cache_get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, str]:
+        self.calls.append("get_many")
+        return super().cache_get_many(namespace, keys)
+
+    def cache_set_many(
+        self, namespace: str, items: Mapping[str, str], ttl_s: float | None = None
+    ) -> None:
+        self.calls.append("set_many")
+        super().cache_set_many(namespace, items, ttl_s)
+
+
+def test_a_poll_batch_costs_a_few_multi_gets_and_segments_each_field_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    targets = ["en", "fr", "it", "es", "nl"]
+    models = [info(f"de-{t}", ("de", t)) for t in targets] + [
+        info("pl-en", ("pl", "en")),
+        *(info(f"en-{t}", ("en", t)) for t in targets[1:]),
+    ]
+    store = CountingStore(tmp_path / "s.sqlite3")
+    stage = TranslatorStage(store, models, targets)
+    calls: list[tuple[str, int]] = []
+    monkeypatch.setattr(stage, "backend", lambda i: StandIn(i, calls))
+    segmented: list[str] = []
+    real_segment = translator.segment
+
+    def counting_segment(text: str, language: str | None, **kw: Any) -> Any:
+        segmented.append(text)
+        return real_segment(text, language, **kw)
+
+    monkeypatch.setattr(translator, "segment", counting_segment)
+    batch = [
+        identified(n, f"Satz {n}. Noch ein Satz.", "de", title=f"Titel {n}") for n in range(10)
+    ] + [identified(10 + n, f"Więcej pociągów. Mniej korków {n}.", "pl") for n in range(10)]
+    events = stage.process(batch)
+    assert len(events) == 20
+    assert len(segmented) == 30  # every field once, not once per target
+    assert "get" not in store.calls and "set" not in store.calls
+    # memory once; the cache once per leg (direct or into English, then out of English)
+    assert store.calls.count("get_many") == 3
+    assert store.calls.count("set_many") == len(calls)  # one per model batch
+    pl = by_target([events[-1]])
+    assert (
+        pl[("fr", "body")].text
+        == "<en>fr: <pl>en: Więcej pociągów. <en>fr: <pl>en: Mniej korków 9."
+    )
+    store.calls.clear()
+    calls.clear()
+    stage.process(batch)
+    assert calls == []  # all from the cache
+    assert store.calls == ["get_many", "get_many", "get_many"]
+
+
+@pytest.fixture
+def wide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TranslatorStage:
+    """German into eight languages, two of them without a model."""
+    targets = ["en", "fr", "it", "es", "nl", "sv", "ga", "mt"]
+    models = [info(f"de-{t}", ("de", t)) for t in targets[:6]]
+    stage = TranslatorStage(EmbeddedStore(tmp_path / "s.sqlite3"), models, ["de", *targets])
+    monkeypatch.setattr(stage, "backend", lambda i: StandIn(i, []))
+    return stage
+
+
+def test_an_event_over_the_record_limit_is_split_by_whole_languages(
+    wide: TranslatorStage,
+) -> None:
+    body = " ".join(f"Satz Nummer {n} über den Nahverkehr." for n in range(60))
+    event = identified(1, body, "de", title="Nahverkehr")
+    [whole] = wide.process([event])
+    assert len(whole.translations) == 12 and len(whole.unavailable) == 2
+    wide.max_event_bytes = len(whole.to_json()) * 2 // 5  # room for two languages a part
+    parts = wide.process([event])
+    assert all(len(p.to_json()) <= wide.max_event_bytes for p in parts)
+    sizes = [len(p.to_json()) for p in parts]
+    assert len(parts) == 3
+    # as few as needed: no two neighbours would fit together
+    assert all(a + b > wide.max_event_bytes for a, b in itertools.pairwise(sizes))
+    assert len({p.event_id for p in parts}) == len(parts)
+    assert whole.event_id not in {p.event_id for p in parts}
+    languages = [[t.target_language for t in p.translations] for p in parts]
+    seen = [lang for langs in languages for lang in dict.fromkeys(langs)]
+    assert seen == ["en", "fr", "it", "es", "nl", "sv"]  # each language whole, in one part
+    assert by_target(parts) == by_target([whole])
+    assert [u.target_language for p in parts for u in p.unavailable] == ["ga", "mt"]
+    assert all(p.source_language == "de" and p.contribution_version == 1 for p in parts)
+    assert [p.event_id for p in wide.process([event])] == [p.event_id for p in parts]
+
+
+def test_an_event_under_the_limit_is_not_split(wide: TranslatorStage) -> None:
+    event = identified(2, "Kurzer Satz.", "de")
+    [whole] = wide.process([event])
+    wide.max_event_bytes = len(whole.to_json())
+    assert [e.event_id for e in wide.process([event])] == [whole.event_id]
