@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 1
+# Schema versions are per event type, ``"major.minor"``. A reader accepts any minor version of
+# the majors it knows (unknown fields are ignored inside the system), upcasts older majors with
+# the type's upcasters, and refuses a newer major with a reason that names it.
+SCHEMA_VERSION = "1.0"
+_VERSION = re.compile(r"^(\d{1,4})(?:\.(\d{1,4}))?$")
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 # Namespace of derived event ids (uuid5): reprocessing an input yields the same output ids.
 DERIVED_NAMESPACE = uuid.UUID("5d1c7f3e-2b0e-4c47-9a53-6f0f6c8e9b21")
@@ -25,7 +33,7 @@ class Trace(BaseModel):
     the ``event_id`` of the event this one was produced from; ``producer`` names the stage.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     trace_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=100)
     causation_id: str | None = Field(None, max_length=100)
@@ -33,17 +41,38 @@ class Trace(BaseModel):
 
 
 class Envelope(BaseModel):
-    """Fields common to every event. Subclasses fix ``type`` to their class name."""
+    """Fields common to every event. Subclasses fix ``type`` to their class name.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Internal events are read tolerantly: unknown fields are ignored (a newer minor version
+    written by an upgraded worker is read by an older one). Edge events (what platforms send)
+    override ``model_config`` with ``extra="forbid"``. ``SCHEMA`` is the type's
+    ``(major, minor)``; ``UPCASTERS[n]`` turns a major-``n`` payload into major ``n + 1``.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    SCHEMA: ClassVar[tuple[int, int]] = (1, 0)
+    UPCASTERS: ClassVar[dict[int, Upcaster]] = {}
 
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
     type: str
-    schema_version: int = Field(SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION)
+    schema_version: str = Field(
+        "", description='"major.minor" of this event type (older integers read as "N.0").'
+    )
     occurred_at: AwareDatetime = Field(default_factory=utc_now)
     contribution_id: str = Field(min_length=1, max_length=200)
     contribution_version: int = Field(ge=1)
     trace: Trace = Field(default_factory=Trace)
+
+    @classmethod
+    def current_version(cls) -> str:
+        return f"{cls.SCHEMA[0]}.{cls.SCHEMA[1]}"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_version(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return upcast(cls, data)
+        return data
 
     def derive(
         self, event_type: type[Self] | Any, *, producer: str, part: str = "", **fields: Any
@@ -73,3 +102,36 @@ class Envelope(BaseModel):
             "schema_version": str(self.schema_version),
             "event_id": str(self.event_id),
         }
+
+
+def parse_version(raw: object) -> tuple[int, int]:
+    """``"2.1"`` → ``(2, 1)``; integers (the first schema's form) are ``(N, 0)``."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw, 0
+    match = _VERSION.match(raw) if isinstance(raw, str) else None
+    if match is None:
+        raise ValueError(f'schema_version: expected "major.minor", got {raw!r}')
+    return int(match.group(1)), int(match.group(2) or 0)
+
+
+def upcast(cls: type[Envelope], data: dict[str, Any]) -> dict[str, Any]:
+    """Bring a payload of any known major version of ``cls`` to its current shape."""
+    raw = data.get("schema_version")
+    if raw is None or raw == "":
+        return {**data, "schema_version": cls.current_version()}
+    major, minor = parse_version(raw)
+    current = cls.SCHEMA[0]
+    if major > current:
+        raise ValueError(
+            f"schema_version {raw}: {cls.__name__} major version {major} is newer than this "
+            f"worker reads (up to {current}.x); upgrade the worker to read it"
+        )
+    if major < 1:
+        raise ValueError(f"schema_version {raw}: major versions start at 1")
+    while major < current:
+        step = cls.UPCASTERS.get(major)
+        if step is None:
+            raise ValueError(f"schema_version {raw}: no upcaster from {cls.__name__} {major}.x")
+        data = step(dict(data))
+        major, minor = major + 1, 0
+    return {**data, "schema_version": f"{major}.{minor}"}

@@ -8,16 +8,18 @@ validation or processing becomes a ``DeadLetter``.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.schemas.contribution import Contribution
-from pipeline.schemas.envelope import Envelope
+from pipeline.schemas.envelope import Envelope, Upcaster
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """A value inside an internal event: read tolerantly (unknown fields ignored)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 class ContributionSubmitted(Envelope):
@@ -27,6 +29,9 @@ class ContributionSubmitted(Envelope):
     ``contribution_version`` may be omitted by producers: they are derived from the
     contribution; if given they must agree with it.
     """
+
+    # The input topic is an edge: any producer may write it, so unknown fields are refused.
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: Literal["ContributionSubmitted"] = "ContributionSubmitted"
     contribution: Contribution
@@ -84,6 +89,14 @@ class LanguageIdentified(Envelope):
     contribution: Contribution
     language: LanguageResult
     detector: str = Field(description="Models that decided, e.g. fasttext-lid.176+lingua.")
+
+    @field_validator("contribution", mode="before")
+    @classmethod
+    def _tolerate(cls, value: Any) -> Any:
+        """Validated at the edge already: fields a newer producer added are ignored here."""
+        if isinstance(value, dict) and not value.keys() <= Contribution.model_fields.keys():
+            return {k: v for k, v in value.items() if k in Contribution.model_fields}
+        return value
 
 
 # The toxicity categories scored (detoxify's), named here so light modules need no model code.
@@ -159,15 +172,31 @@ class ContributionTranslated(Envelope):
     unavailable: list[UnavailableTranslation] = Field(default_factory=list)
 
 
+def _decided_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """1.x carried ``expected_revision`` (a store revision, which depended on batching); 2.0
+    carries ``seen_decisions``. An old revision cannot be translated: the check is skipped."""
+    data.pop("expected_revision", None)
+    return data
+
+
 class ModerationDecided(Envelope):
-    """A moderator's decision from the UI. ``expected_revision`` detects concurrent decisions."""
+    """A moderator's decision from the UI.
+
+    ``seen_decisions`` is how many decisions the item had when the moderator read it: a
+    decision recorded since (on the decisions topic, whose order per contribution is the log's)
+    makes this one a conflict, kept aside. The UI derives ``event_id`` from an idempotency key
+    made once per action, so a double submit or a retried request is one decision.
+    """
+
+    SCHEMA: ClassVar[tuple[int, int]] = (2, 0)
+    UPCASTERS: ClassVar[dict[int, Upcaster]] = {1: _decided_1_to_2}
 
     type: Literal["ModerationDecided"] = "ModerationDecided"
     decision: Literal["approve", "reject", "escalate"]
     moderator: str = Field(min_length=1, max_length=200)
     reason_code: str | None = Field(None, max_length=100)
     statement: str | None = Field(None, max_length=10_000)
-    expected_revision: int | None = None
+    seen_decisions: int | None = Field(None, ge=0)
     bulk_id: str | None = None
 
 
@@ -210,7 +239,10 @@ class DeadLetter(Envelope):
     """A record that failed validation or processing; nothing is silently dropped.
 
     ``raw_payload`` is the record value as received (``payload_encoding`` says whether it is
-    UTF-8 text or base64 of non-UTF-8 bytes). Contribution ids are best-effort here.
+    UTF-8 text or base64 of non-UTF-8 bytes), or only its head when the whole would make the
+    dead letter too large for the bus (``payload_truncated``); ``payload_bytes`` and
+    ``payload_sha256`` describe the whole value. Dead letters written before these fields
+    existed carry the whole value. Contribution ids are best-effort here.
     """
 
     type: Literal["DeadLetter"] = "DeadLetter"
@@ -222,3 +254,8 @@ class DeadLetter(Envelope):
     attempts: int = Field(0, ge=0)
     raw_payload: str
     payload_encoding: Literal["utf-8", "base64"] = "utf-8"
+    payload_bytes: int | None = Field(None, ge=0, description="Size of the whole record value.")
+    payload_sha256: str | None = Field(
+        None, pattern="^[0-9a-f]{64}$", description="SHA-256 (hex) of the whole record value."
+    )
+    payload_truncated: bool = Field(False, description="raw_payload holds the head only.")

@@ -39,12 +39,19 @@ class Decision(BaseModel):
     at: AwareDatetime
     reason_code: str | None = None
     statement: str | None = None
-    revision: int | None = Field(None, description="The item revision this decision created.")
     bulk_id: str | None = None
+    version: int | None = Field(None, description="The contribution version decided on.")
+    event_id: str | None = Field(None, description="The ModerationDecided event recorded.")
 
 
 class QueueItem(BaseModel):
-    """One contribution as the moderation queue sees it (its newest known version)."""
+    """One contribution as the moderation queue sees it (its newest known version).
+
+    A pure function of the contribution's events: every timestamp comes from an event, and
+    the result does not depend on how events of different topics interleave or are batched
+    (``hemicycle rebuild`` reaches the same item). ``decisions`` keeps every decision, on any
+    version, in the decisions topic's order; the state follows the last one on this version.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -58,6 +65,7 @@ class QueueItem(BaseModel):
     cluster_size: int = 0
     spam_score: float | None = None
     scored: bool = Field(False, description="An original-text scoring has been applied.")
+    scored_at: AwareDatetime | None = Field(None, description="When that scoring was made.")
     toxicity_available: bool | None = None
     unavailable_reason: str | None = None
     author_prior_contributions: int | None = None
@@ -69,12 +77,14 @@ class QueueItem(BaseModel):
         default_factory=list,
         description="Decisions refused because another one was recorded after the item was read.",
     )
-    submitted_at: AwareDatetime
-    updated_at: AwareDatetime
+    submitted_at: AwareDatetime = Field(description="When this version was identified.")
+    updated_at: AwareDatetime = Field(description="Time of the latest event about it.")
     queued_at: AwareDatetime | None = Field(
-        None, description="When this version first left `pending` (reached the queue)."
+        None, description="When this version reached the queue (identified and scored)."
     )
-    revision: int = Field(0, ge=0, description="Bumped by every save; guards concurrent writes.")
+    revision: int = Field(
+        0, ge=0, description="Events applied to this contribution; guards concurrent writes."
+    )
 
     @property
     def contribution_id(self) -> str:

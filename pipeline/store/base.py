@@ -111,7 +111,7 @@ class QueueStore(ABC):
         expected_revision: int,
         also_applied: Sequence[str] = (),
     ) -> SaveResult:
-        """Atomically write ``item`` as revision ``expected_revision + 1``.
+        """Atomically write ``item`` as revision ``max(item.revision, expected_revision + 1)``.
 
         ``expected_revision`` is the revision read (0 for a new item). Returns DUPLICATE
         without writing if ``event_id`` (or any of ``also_applied``: further events folded
@@ -159,8 +159,9 @@ class QueueStore(ABC):
     def clear(self) -> None:
         """Remove every item, applied-event record and lease (before a rebuild).
 
-        The cache (derived translations, accounts, sessions, API keys) and the audit log are
-        kept: they are not projections of the event log.
+        The cache (derived translations, accounts, sessions, API keys), the audit log and the
+        scorer's state (:mod:`pipeline.store.scorer_state`) are kept: they are not projections
+        of the event log.
         """
 
     # Leases: a moderator's claim on an item, expiring after inactivity.

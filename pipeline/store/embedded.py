@@ -143,7 +143,9 @@ class EmbeddedStore(QueueStore):
                 if (row[0] if row else 0) != expected_revision:
                     db.execute("ROLLBACK")
                     return SaveResult.CONFLICT
-                stored = item.model_copy(update={"revision": expected_revision + 1})
+                stored = item.model_copy(
+                    update={"revision": max(item.revision, expected_revision + 1)}
+                )
                 db.execute(
                     "INSERT OR REPLACE INTO items "
                     "(contribution_id, state, priority, language, created_ms, revision, doc) "

@@ -220,7 +220,7 @@ class RedisStore(QueueStore):
         expected_revision: int,
         also_applied: Sequence[str] = (),
     ) -> SaveResult:
-        stored = item.model_copy(update={"revision": expected_revision + 1})
+        stored = item.model_copy(update={"revision": max(item.revision, expected_revision + 1)})
         cid = stored.contribution_id
         created = self._created_ms(stored)
         pmember = f"{_AGE_SPAN_MS - created:015d}|{cid}"
@@ -373,10 +373,11 @@ class RedisStore(QueueStore):
     @_unavailable
     def clear(self) -> None:
         cache, audit = self._key("cache", ""), self._key("audit")
+        scorer = self._key("scorer", "")  # pipeline.store.scorer_state_redis: not a projection
         batch: list[bytes] = []
         for key in self._redis.scan_iter(match=self.prefix + "*", count=1000):
             name = key.decode()
-            if not name.startswith(cache) and name != audit:
+            if not name.startswith((cache, scorer)) and name != audit:
                 batch.append(key)
             if len(batch) >= 1000:
                 self._redis.unlink(*batch)

@@ -1,30 +1,34 @@
-"""triage: the only writer of queue items. Applies each event idempotently, then the policy.
+"""triage: the only writer of queue items — a projection of the log, and what it owes platforms.
 
-Rules:
+The queue item is a pure function of its contribution's events (``hemicycle rebuild`` reaches the
+same bytes as the live store):
 
-* an event applied before changes nothing (the store remembers event ids);
-* an event for an older contribution version than the stored one is ignored; a newer version
-  replaces the content, drops the old version's scores and goes back through the policy;
-* scores that arrive before their version's ``LanguageIdentified`` wait in the store's cache
-  (namespace ``triage-pending``) and are applied when it lands;
-* the policy decides the state of items no human has decided yet (``pending``,
-  ``needs_review``, ``auto_approved``, ``auto_hidden``), with priority and reasons; it runs
-  again whenever the inputs change (scores of an English translation, a flood cluster);
-* a change to ``auto_approved`` or ``auto_hidden`` emits a ``ModerationOutcome`` for the
-  platform; its id is derived from the event that caused it, so replays repeat the same id;
-* a ``ModerationDecided`` sets the human state (approved, rejected, escalated) and emits its
-  outcome, unless another decision was recorded after the revision the moderator read
-  (``expected_revision``): then it is kept under ``conflicts`` and changes nothing. A
-  decision about an older version than the stored one is ignored (the content changed).
+* every event about a contribution is counted once (the store records event ids in the same
+  atomic write as the item) and ``revision`` is that count, whatever the batching;
+* events of different topics commute: each event updates its own facts (language, scores,
+  translations, decisions), and state, priority, reasons and ``queued_at`` are recomputed from
+  those facts by the policy after every event; timestamps come from the events, never the clock;
+* a newer version replaces the content and drops the old version's results; results for an
+  older version are counted and otherwise ignored; results that arrive before their version's
+  ``LanguageIdentified`` wait in the store's cache (namespace ``triage-pending``);
+* every decision is recorded, on whatever version, in the decisions topic's order; the state
+  follows the last decision on the current version, else the policy. A decision made on a view
+  that missed a later decision (``seen_decisions``) is kept under ``conflicts`` instead.
 
-Until an item is scored it stays ``pending`` (or, with ``HEMICYCLE_TRIAGE_WAIT_FOR_SCORES``
-off, a deployment without a scorer, ``needs_review``).
+Outcomes owed to the platform: a human decision on the current version emits a
+``ModerationOutcome`` derived from the decision event; reaching ``auto_approved`` or
+``auto_hidden`` emits one whose id is derived from (contribution, version, outcome). **Emit on
+replay**: an event the store has already applied (a crash between the store write and the
+publish) re-emits what the stored state owes for it, with the same ids, and delivery drops the
+repeat — an outcome is never lost between the save and the publish.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pipeline.config import Settings
@@ -40,15 +44,13 @@ from pipeline.schemas import (
     TranslationCorrected,
 )
 from pipeline.schemas.codec import decode_event
-from pipeline.schemas.envelope import Envelope, utc_now
+from pipeline.schemas.envelope import DERIVED_NAMESPACE, Envelope
 from pipeline.schemas.queue import Decision, QueueItem
 from pipeline.store.base import QueueStore, SaveResult
 from pipeline.workers.runner import Stage
 
 log = get_logger("triage")
 
-# States the policy may set; a human decision is only reopened by a new version.
-_MACHINE_STATES = {"pending", "needs_review", "auto_approved", "auto_hidden"}
 _OUTCOMES = {"auto_approved": "approved", "auto_hidden": "hidden"}
 _HUMAN_STATES = {"approve": "approved", "reject": "rejected", "escalate": "escalated"}
 PENDING = "triage-pending"
@@ -57,6 +59,15 @@ PENDING_TTL_S = 7 * 24 * 3600
 
 class ConcurrentWriteError(RuntimeError):
     """The item kept changing under us; the runner retries the event."""
+
+
+def auto_outcome_id(contribution_id: str, version: int, outcome: str) -> uuid.UUID:
+    """The id of the automatic outcome of one contribution version: the same on every replay."""
+    return uuid.uuid5(DERIVED_NAMESPACE, f"{contribution_id}/{version}/triage/auto:{outcome}")
+
+
+def _later(a: datetime, b: datetime) -> datetime:
+    return a if a >= b else b
 
 
 class TriageStage(Stage):
@@ -100,115 +111,144 @@ class TriageStage(Stage):
     def process(self, events: Sequence[Any]) -> list[Envelope]:
         """Apply a batch: each contribution's events in order, folded into one write.
 
-        A contribution's results (identification, scores, one translation event per target
-        language, …) mostly arrive together; applying them in memory and saving once (with
-        every event id recorded in the same atomic write) costs one read and one write per
-        contribution and batch instead of one per event.
+        A contribution's results mostly arrive together; applying them in memory and saving
+        once (every event id recorded in the same atomic write) costs one read and one write per
+        contribution and batch. The item and the outputs are those of applying the events one
+        by one.
         """
         groups: dict[str, list[Any]] = {}
         for event in events:
             groups.setdefault(event.contribution_id, []).append(event)
         outputs: list[Envelope] = []
         for group in groups.values():
-            outputs.extend(self.apply(group[0]) if len(group) == 1 else self.apply_many(group))
+            outputs.extend(self.apply_many(group))
         return outputs
 
     def apply(self, event: Any) -> list[Envelope]:
-        """Apply one event; return the outcomes it caused (possibly none)."""
+        """Apply one event; return the outcomes it caused or, if applied before, owes."""
         return self.apply_many([event])
 
     def apply_many(self, events: Sequence[Any]) -> list[Envelope]:
-        """Apply events of one contribution, in order, as one write; the outcomes they caused."""
+        """Apply events of one contribution, in order, as one write; the outcomes they cause.
+
+        Events that arrive ahead of their version's ``LanguageIdentified`` wait, and are folded
+        right after it, before anything that arrived later: each topic's order is kept.
+        """
         contribution_id = events[0].contribution_id
         for _ in range(self.max_conflicts):
             current = self.store.get(contribution_id)
-            item, outcomes = current, []
-            applied: list[Any] = []
-            stale: list[Any] = []
-            for event in events:
-                if item is not None and event.contribution_version < item.version:
-                    stale.append(event)
+            item, outputs = current, []
+            counted: list[Any] = []
+            parked: list[Any] = []
+            released: list[str] = []  # park keys emptied by this write
+            queue = list(events)
+            position = 0
+            while position < len(queue):
+                event = queue[position]
+                position += 1
+                folded = self._fold(item, event)
+                if folded is None:
+                    parked.append(event)  # ahead of its contribution: applied when it lands
                     continue
-                changed = self._transform(item, event)
-                if changed is None:
-                    self._park(event)  # results ahead of their contribution: apply later
-                    continue
-                if isinstance(event, ModerationDecided):
-                    outcomes += self._human_outcome(changed, item, event)  # type: ignore[arg-type]
-                else:
-                    outcomes += self._decide(changed, item, event)
-                item = changed
-                applied.append(event)
-            if applied and item is not None:
+                item, caused = folded
+                outputs += caused
+                counted.append(event)
+                if isinstance(event, LanguageIdentified):
+                    version = event.contribution_version
+                    key = self._pending_key(contribution_id, version)
+                    waiting = self._parked(key)
+                    if waiting:
+                        released.append(key)
+                    waiting += [e for e in parked if e.contribution_version == version]
+                    parked = [e for e in parked if e.contribution_version != version]
+                    seen = {e.event_id for e in counted} | {e.event_id for e in queue[position:]}
+                    fresh = list(
+                        {e.event_id: e for e in waiting if e.event_id not in seen}.values()
+                    )
+                    queue[position:position] = fresh
+            if counted and item is not None:
+                base = current.revision if current is not None else 0
+                item = item.model_copy(update={"revision": base + len(counted)})
                 result = self.store.save(
                     item,
-                    event_id=str(applied[0].event_id),
-                    expected_revision=current.revision if current is not None else 0,
-                    also_applied=[str(e.event_id) for e in applied[1:]],
+                    event_id=str(counted[0].event_id),
+                    expected_revision=base,
+                    also_applied=[str(e.event_id) for e in counted[1:]],
                 )
                 if result is SaveResult.CONFLICT:
                     continue
                 if result is SaveResult.DUPLICATE:
                     if len(events) == 1:
-                        return []
+                        return self._replayed(events[0])
                     # Some were applied before (a replay): apply them one by one.
                     return [out for event in events for out in self.apply(event)]
-            for event in stale:
-                if isinstance(event, ModerationDecided):
-                    log.warning(
-                        "decision about an older version ignored",
-                        extra={"contribution_id": contribution_id, "by": event.moderator},
-                    )
-                self.store.mark_applied(str(event.event_id))
-            for event in applied:
-                if isinstance(event, LanguageIdentified):
-                    outcomes += self._unpark(event)
-            return outcomes
+            for key in released:
+                self.store.cache_set(PENDING, key, "[]", ttl_s=60)
+            for event in parked:
+                self._park(event)
+            return outputs
         raise ConcurrentWriteError(f"item {contribution_id} kept changing")
 
-    def _transform(self, current: QueueItem | None, event: Any) -> QueueItem | None:
-        """The item after ``event`` (not saved); None if it is ahead of its contribution."""
+    # -- folding one event --------------------------------------------------------------------
+
+    def _fold(self, item: QueueItem | None, event: Any) -> tuple[QueueItem, list[Envelope]] | None:
+        """The item after ``event`` and the outcomes it causes; None if it must wait."""
         if isinstance(event, LanguageIdentified):
-            return self._identified(current, event)
-        if current is None or event.contribution_version > current.version:
+            changed = self._identified(item, event)
+        elif item is None or event.contribution_version > item.version:
             return None
-        if isinstance(event, ContributionTranslated):
-            return self._translated(current, event)
-        if isinstance(event, TranslationCorrected):
-            return self._corrected(current, event)
-        if isinstance(event, ModerationDecided):
-            return self._decided(current, event)
-        return self._scored(current, event)
+        elif isinstance(event, ModerationDecided):
+            changed = self._decided(item, event)
+        elif event.contribution_version < item.version:
+            changed = item  # a result for an older version: counted, changes nothing
+        elif isinstance(event, ContributionTranslated):
+            changed = self._translated(item, event)
+        elif isinstance(event, TranslationCorrected):
+            changed = self._corrected(item, event)
+        else:
+            changed = self._scored(item, event)
+        stamp = event.occurred_at if item is None else _later(item.updated_at, event.occurred_at)
+        changed = self._settle(changed.model_copy(update={"updated_at": stamp}))
+        return changed, self._caused(item, changed, event)
 
     @staticmethod
     def _identified(current: QueueItem | None, event: LanguageIdentified) -> QueueItem:
-        now = utc_now()
+        if current is not None and event.contribution_version < current.version:
+            return current
         if current is None or event.contribution_version > current.version:
             return QueueItem(
                 contribution=event.contribution,
                 state="pending",
                 language=event.language,
                 submitted_at=event.occurred_at,
-                updated_at=now,
+                updated_at=event.occurred_at,
                 decisions=current.decisions if current is not None else [],
+                conflicts=current.conflicts if current is not None else [],
                 revision=current.revision if current is not None else 0,
             )
-        return current.model_copy(update={"language": event.language, "updated_at": now})
+        return current.model_copy(update={"language": event.language})
 
     @staticmethod
     def _scored(current: QueueItem, event: ContributionScored) -> QueueItem:
-        update: dict[str, Any] = {"updated_at": utc_now()}
-        if event.scope in ("original", "cluster"):
-            update["cluster_id"] = event.cluster_id or current.cluster_id
-            update["cluster_size"] = max(event.cluster_size, current.cluster_size)
+        """Scores of the text as written, of its English translation, or a cluster update.
+
+        Toxicity of a translation replaces the original's (the original was not covered); the
+        cluster is the largest reported. Each order of these events gives the same item.
+        """
+        update: dict[str, Any] = {}
+        if event.cluster_id is not None:
+            mine = (current.cluster_size, current.cluster_id or "")
+            if (event.cluster_size, event.cluster_id) > mine:
+                update |= {"cluster_id": event.cluster_id, "cluster_size": event.cluster_size}
         if event.scope == "original":
             kept = [s for s in current.scores if s.text_source == "translation"]
             fresh = event.scores if not kept else [s for s in event.scores if s.category == "spam"]
             update |= {
-                "scores": fresh + kept,
+                "scores": _sorted_scores(fresh + kept),
                 "spam_signals": event.spam_signals,
                 "spam_score": event.spam_score,
                 "scored": True,
+                "scored_at": event.occurred_at,
                 "toxicity_available": event.toxicity_available or bool(kept),
                 "unavailable_reason": None if kept else event.unavailable_reason,
                 "author_prior_contributions": event.author_prior_contributions,
@@ -216,7 +256,7 @@ class TriageStage(Stage):
         elif event.scope == "translation":
             spam = [s for s in current.scores if s.category == "spam"]
             update |= {
-                "scores": event.scores + spam,
+                "scores": _sorted_scores(event.scores + spam),
                 "toxicity_available": True,
                 "unavailable_reason": None,
             }
@@ -225,18 +265,29 @@ class TriageStage(Stage):
     @staticmethod
     def _translated(current: QueueItem, event: ContributionTranslated) -> QueueItem:
         """Machine translations replace earlier ones of the same field and language, never a
-        translator's (``human``) text for the same version."""
-        human = {(t.field, t.target_language) for t in current.translations if t.origin == "human"}
-        fresh = [t for t in event.translations if (t.field, t.target_language) not in human]
-        replaced = {(t.field, t.target_language) for t in fresh}
-        kept = [t for t in current.translations if (t.field, t.target_language) not in replaced]
-        gone = {u.target_language for u in event.unavailable} | {t.target_language for t in fresh}
+        translator's (``human``) text for the same version — which takes the machine route."""
+        machine = {(t.field, t.target_language): t for t in event.translations}
+        kept: list[Translation] = []
+        for t in current.translations:
+            slot = (t.field, t.target_language)
+            if t.origin != "human":
+                if slot not in machine:
+                    kept.append(t)
+                continue
+            if slot in machine and not t.route:
+                t = t.model_copy(update={"route": machine[slot].route})
+            machine.pop(slot, None)
+            kept.append(t)
+        gone = {u.target_language for u in event.unavailable} | {
+            t.target_language for t in event.translations
+        }
         unavailable = [u for u in current.translations_unavailable if u.target_language not in gone]
         return current.model_copy(
             update={
-                "translations": sorted(kept + fresh, key=lambda t: (t.target_language, t.field)),
-                "translations_unavailable": unavailable + list(event.unavailable),
-                "updated_at": utc_now(),
+                "translations": _sorted_translations(kept + list(machine.values())),
+                "translations_unavailable": sorted(
+                    unavailable + list(event.unavailable), key=lambda u: u.target_language
+                ),
             }
         )
 
@@ -257,12 +308,7 @@ class TriageStage(Stage):
             route=before.route if before is not None else [],
         )
         kept = [t for t in current.translations if (t.field, t.target_language) != slot]
-        return current.model_copy(
-            update={
-                "translations": sorted([*kept, human], key=lambda t: (t.target_language, t.field)),
-                "updated_at": utc_now(),
-            }
-        )
+        return current.model_copy(update={"translations": _sorted_translations([*kept, human])})
 
     @staticmethod
     def _decided(current: QueueItem, event: ModerationDecided) -> QueueItem:
@@ -272,85 +318,119 @@ class TriageStage(Stage):
             at=event.occurred_at,
             reason_code=event.reason_code,
             statement=event.statement,
-            revision=current.revision + 1,
             bulk_id=event.bulk_id,
+            version=event.contribution_version,
+            event_id=str(event.event_id),
         )
-        seen = event.expected_revision
-        if seen is not None and any((d.revision or 0) > seen for d in current.decisions):
+        seen = event.seen_decisions
+        if seen is not None and len(current.decisions) > seen:
             log.warning(
                 "conflicting decision kept aside",
                 extra={"contribution_id": event.contribution_id, "by": event.moderator},
             )
             return current.model_copy(update={"conflicts": [*current.conflicts, decision]})
-        return current.model_copy(
+        if event.contribution_version < current.version:
+            log.info(
+                "decision about an older version recorded; the current version is not decided",
+                extra={"contribution_id": event.contribution_id, "by": event.moderator},
+            )
+        return current.model_copy(update={"decisions": [*current.decisions, decision]})
+
+    # -- state from facts ---------------------------------------------------------------------
+
+    def _settle(self, item: QueueItem) -> QueueItem:
+        """State, priority, reasons and ``queued_at`` from the item's facts (pure)."""
+        human = _last_decision(item)
+        if not item.scored:
+            state = "pending" if self.wait_for_scores else "needs_review"
+            priority, reasons = 0.0, (["waiting for scores"] if self.wait_for_scores else [])
+            queued_at = None if self.wait_for_scores else item.submitted_at
+        else:
+            facts = PolicyInputs(
+                space=item.contribution.space,
+                language=item.language_code,
+                scores={s.category: s.value for s in item.scores},
+                toxicity_available=bool(item.toxicity_available),
+                unavailable_reason=item.unavailable_reason,
+                signal_explanations=tuple(s.explanation for s in item.spam_signals),
+                cluster_id=item.cluster_id,
+                cluster_size=item.cluster_size,
+                author_prior_contributions=item.author_prior_contributions,
+            )
+            decision = decide(self.policy, facts)
+            state, priority, reasons = decision.state, decision.priority, list(decision.reasons)
+            scored_at = item.scored_at or item.submitted_at
+            queued_at = _later(item.submitted_at, scored_at) if state != "pending" else None
+        if human is not None:
+            state = _HUMAN_STATES[human.decision]
+        return item.model_copy(
             update={
-                "state": _HUMAN_STATES[event.decision],
-                "decisions": [*current.decisions, decision],
-                "updated_at": utc_now(),
+                "state": state,
+                "priority": priority,
+                "reasons": reasons,
+                "queued_at": queued_at,
             }
         )
 
-    def _human_outcome(
-        self, item: QueueItem, before: QueueItem, event: ModerationDecided
-    ) -> list[Envelope]:
-        if len(item.decisions) == len(before.decisions):
-            return []  # a conflict: nothing changed for the platform
-        outcome = "escalated" if event.decision == "escalate" else item.state
-        return [
-            event.derive(
-                ModerationOutcome,
-                producer=self.name,
-                part=f"outcome:{outcome}",
-                platform=item.contribution.platform,
-                outcome=outcome,
-                automatic=False,
-                reasons=[event.statement] if event.statement else [],
-                reason_code=event.reason_code,
-                decided_by=event.moderator,
-            )
-        ]
+    # -- outcomes -----------------------------------------------------------------------------
 
-    def _decide(self, item: QueueItem, before: QueueItem | None, event: Any) -> list[Envelope]:
-        """Set state, priority and reasons from the policy; the outcome to emit, if any."""
-        if item.state not in _MACHINE_STATES:
+    def _caused(self, before: QueueItem | None, after: QueueItem, event: Any) -> list[Envelope]:
+        """Outcomes the change from ``before`` to ``after`` owes the platform."""
+        if isinstance(event, ModerationDecided):
+            recorded = before is None or len(after.decisions) > len(before.decisions)
+            if recorded and event.contribution_version == after.version:
+                return [self._human_outcome(after, event)]
             return []
-        if not item.scored:
-            item.state = "pending" if self.wait_for_scores else "needs_review"
-            if item.queued_at is None and item.state != "pending":
-                item.queued_at = utc_now()
-            item.reasons = ["waiting for scores"] if self.wait_for_scores else []
-            return []
-        facts = PolicyInputs(
-            space=item.contribution.space,
-            language=item.language_code,
-            scores={s.category: s.value for s in item.scores},
-            toxicity_available=bool(item.toxicity_available),
-            unavailable_reason=item.unavailable_reason,
-            signal_explanations=tuple(s.explanation for s in item.spam_signals),
-            cluster_id=item.cluster_id,
-            cluster_size=item.cluster_size,
-            author_prior_contributions=item.author_prior_contributions,
+        was = before.state if before is not None and before.version == after.version else None
+        if after.state in _OUTCOMES and after.state != was:
+            return [self._auto_outcome(after, event)]
+        return []
+
+    def _human_outcome(self, item: QueueItem, event: ModerationDecided) -> Envelope:
+        outcome = "escalated" if event.decision == "escalate" else _HUMAN_STATES[event.decision]
+        return event.derive(
+            ModerationOutcome,
+            producer=self.name,
+            part=f"outcome:{outcome}",
+            platform=item.contribution.platform,
+            outcome=outcome,
+            automatic=False,
+            reasons=[event.statement] if event.statement else [],
+            reason_code=event.reason_code,
+            decided_by=event.moderator,
         )
-        decision = decide(self.policy, facts)
-        item.state = decision.state  # type: ignore[assignment]
-        if item.queued_at is None and item.state != "pending":
-            item.queued_at = utc_now()
-        item.priority = decision.priority
-        item.reasons = list(decision.reasons)
-        was = before.state if before is not None and before.version == item.version else None
-        if item.state not in _OUTCOMES or item.state == was:
+
+    def _auto_outcome(self, item: QueueItem, event: Any) -> Envelope:
+        outcome = _OUTCOMES[item.state]
+        return event.derive(
+            ModerationOutcome,
+            producer=self.name,
+            event_id=auto_outcome_id(item.contribution_id, item.version, outcome),
+            contribution_version=item.version,
+            occurred_at=event.occurred_at,
+            platform=item.contribution.platform,
+            outcome=outcome,
+            automatic=True,
+            reasons=item.reasons,
+        )
+
+    def _replayed(self, event: Any) -> list[Envelope]:
+        """What an event applied before still owes: the outcome of the state it led to."""
+        item = self.store.get(event.contribution_id)
+        if item is None:
             return []
-        return [
-            event.derive(
-                ModerationOutcome,
-                producer=self.name,
-                part=f"outcome:{item.state}",
-                platform=item.contribution.platform,
-                outcome=_OUTCOMES[item.state],
-                automatic=True,
-                reasons=item.reasons,
-            )
-        ]
+        outputs: list[Envelope] = []
+        if isinstance(event, ModerationDecided):
+            last = _last_decision(item)
+            if last is not None and last.event_id == str(event.event_id):
+                outputs.append(self._human_outcome(item, event))
+        elif event.contribution_version == item.version and item.state in _OUTCOMES:
+            outputs.append(self._auto_outcome(item, event))
+        if isinstance(event, LanguageIdentified):
+            outputs += self._unpark(event)  # the crash may have come before the parked events
+        return outputs
+
+    # -- events ahead of their contribution ---------------------------------------------------
 
     def _pending_key(self, contribution_id: str, version: int) -> str:
         return f"{contribution_id}@{version}"
@@ -363,13 +443,32 @@ class TriageStage(Stage):
             parked.append(raw)
             self.store.cache_set(PENDING, key, json.dumps(parked), ttl_s=PENDING_TTL_S)
 
-    def _unpark(self, event: LanguageIdentified) -> list[Envelope]:
-        key = self._pending_key(event.contribution_id, event.contribution_version)
-        parked = self.store.cache_get(PENDING, key)
-        if not parked:
+    def _parked(self, key: str) -> list[Any]:
+        raw = self.store.cache_get(PENDING, key)
+        if not raw or raw == "[]":
             return []
+        return [decode_event(one, expected=self.accepts) for one in json.loads(raw)]
+
+    def _unpark(self, event: LanguageIdentified) -> list[Envelope]:
+        """Apply what waited for ``event`` (each on its own: some may be applied already)."""
+        key = self._pending_key(event.contribution_id, event.contribution_version)
         outcomes: list[Envelope] = []
-        for raw in json.loads(parked):
-            outcomes.extend(self.apply(decode_event(raw, expected=self.accepts)))
-        self.store.cache_set(PENDING, key, "[]", ttl_s=60)
+        waiting = self._parked(key)
+        for parked in waiting:
+            outcomes.extend(self.apply(parked))
+        if waiting:
+            self.store.cache_set(PENDING, key, "[]", ttl_s=60)
         return outcomes
+
+
+def _last_decision(item: QueueItem) -> Decision | None:
+    """The decision that sets the state: the last one recorded on the current version."""
+    return next((d for d in reversed(item.decisions) if d.version == item.version), None)
+
+
+def _sorted_scores(scores: list[Any]) -> list[Any]:
+    return sorted(scores, key=lambda s: (s.category, s.text_source))
+
+
+def _sorted_translations(translations: list[Translation]) -> list[Translation]:
+    return sorted(translations, key=lambda t: (t.target_language, t.field))

@@ -78,7 +78,7 @@ def test_headers_name_type_version_and_event_id() -> None:
     event = ContributionSubmitted(contribution=contribution())
     assert event.headers() == {
         "type": "ContributionSubmitted",
-        "schema_version": "1",
+        "schema_version": "1.0",
         "event_id": str(event.event_id),
     }
 

@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.schemas import ContributionSubmitted, LanguageIdentified, LanguageResult
+from pipeline.schemas import (
+    ContributionSubmitted,
+    LanguageIdentified,
+    LanguageResult,
+    ModerationDecided,
+)
 from pipeline.store.embedded import EmbeddedStore
 from pipeline.workers.triage import TriageStage
 from tests.conftest import contribution
@@ -60,11 +65,16 @@ def test_an_older_version_never_overwrites_a_newer_one(store: EmbeddedStore) -> 
 def test_a_new_version_reopens_a_decided_item(store: EmbeddedStore) -> None:
     triage = TriageStage(store, wait_for_scores=False)
     triage.apply(identified(version=1))
-    decided = store.get("decidim-test:c-1")
-    assert decided is not None
-    store.save(
-        decided.model_copy(update={"state": "approved"}), event_id="human", expected_revision=1
+    triage.apply(
+        ModerationDecided(
+            contribution_id="decidim-test:c-1",
+            contribution_version=1,
+            decision="approve",
+            moderator="ana",
+            seen_decisions=0,
+        )
     )
+    assert store.get("decidim-test:c-1").state == "approved"  # type: ignore[union-attr]
     triage.apply(identified(version=1, lang="en"))  # re-identification of the same version
     assert store.get("decidim-test:c-1").state == "approved"  # type: ignore[union-attr]
     triage.apply(identified(version=2, body="Edited after approval."))
