@@ -75,6 +75,14 @@ class DeliveryResult:
         return str(self.event.event_id)
 
 
+@dataclass(frozen=True)
+class _Marks:
+    """Store marks of one batch: delivered event ids, latest outcome time per contribution."""
+
+    sent: dict[str, str]
+    outcome_at: dict[str, str]
+
+
 class Deliverer:
     def __init__(
         self,
@@ -117,13 +125,14 @@ class Deliverer:
         groups: dict[str, list[tuple[int, PlatformWebhook]]] = defaultdict(list)
         first_of: dict[str, int] = {}
         duplicates: list[tuple[int, int]] = []
+        marks = self._marks(events)
         for i, event in enumerate(events):
             key = str(event.event_id)
             if key in first_of:  # the same event twice in one batch: one POST
                 duplicates.append((i, first_of[key]))
                 continue
             first_of[key] = i
-            webhook, skip = self._plan(event)
+            webhook, skip = self._plan(event, marks)
             if webhook is None:
                 results[i] = DeliveryResult(event, "skipped", skip)
             else:
@@ -148,7 +157,13 @@ class Deliverer:
         self._record(done)
         return done
 
-    def _plan(self, event: DeliverableEvent) -> tuple[PlatformWebhook | None, str]:
+    def _marks(self, events: Sequence[DeliverableEvent]) -> _Marks:
+        """What the store knows of this batch's events: two multi-gets for the whole batch."""
+        sent = self.store.cache_get_many(SENT, (str(e.event_id) for e in events))
+        outcomes = {e.contribution_id for e in events if isinstance(e, ModerationOutcome)}
+        return _Marks(sent, self.store.cache_get_many(OUTCOME_AT, outcomes) if outcomes else {})
+
+    def _plan(self, event: DeliverableEvent, marks: _Marks) -> tuple[PlatformWebhook | None, str]:
         platform = event_platform(event)
         webhook = self.webhooks.for_platform(platform)
         if webhook is None:
@@ -162,10 +177,10 @@ class Deliverer:
         if not webhook.wants(kind):
             return None, f"platform {platform!r} does not subscribe to {kind}"
         event_id = str(event.event_id)
-        if self.store.cache_get(SENT, event_id) is not None:
+        if event_id in marks.sent:
             return None, "already delivered"
         if isinstance(event, ModerationOutcome):
-            latest = self.store.cache_get(OUTCOME_AT, event.contribution_id)
+            latest = marks.outcome_at.get(event.contribution_id)
             if latest is not None and datetime.fromisoformat(latest) > event.occurred_at:
                 return None, (
                     f"superseded: a later outcome of {event.contribution_id} "
@@ -216,19 +231,26 @@ class Deliverer:
     def _record(self, results: Sequence[DeliveryResult]) -> None:
         """Remember deliveries in the store (the calling thread only)."""
         latest: dict[str, datetime] = {}
+        sent: dict[str, str] = {}
         for result in results:
             if result.status != "delivered":
                 continue
-            self.store.cache_set(SENT, result.event_id, "1", ttl_s=MARK_TTL_S)
+            sent[result.event_id] = "1"
             event = result.event
             if isinstance(event, ModerationOutcome):
                 key = event.contribution_id
                 if key not in latest or event.occurred_at > latest[key]:
                     latest[key] = event.occurred_at
-        for key, when in latest.items():
-            stored = self.store.cache_get(OUTCOME_AT, key)
-            if stored is None or datetime.fromisoformat(stored) < when:
-                self.store.cache_set(OUTCOME_AT, key, when.isoformat(), ttl_s=MARK_TTL_S)
+        self.store.cache_set_many(SENT, sent, ttl_s=MARK_TTL_S)
+        if not latest:
+            return
+        stored = self.store.cache_get_many(OUTCOME_AT, latest)
+        later = {
+            key: when.isoformat()
+            for key, when in latest.items()
+            if key not in stored or datetime.fromisoformat(stored[key]) < when
+        }
+        self.store.cache_set_many(OUTCOME_AT, later, ttl_s=MARK_TTL_S)
 
     def close(self) -> None:
         self.sender.close()

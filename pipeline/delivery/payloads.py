@@ -58,7 +58,9 @@ class UnavailableLanguage(_Body):
 
 
 class TranslationPayload(_Body):
-    """Translations of one contribution version (``translation.result``)."""
+    """Translations of one contribution version into every target language, and the target
+    languages with no model, in one webhook (``translation.result``). Only a contribution whose
+    translations exceed the bus's record limit arrives in several, each for some languages."""
 
     type: Literal["translation.result"] = TRANSLATION_TYPE
     event_id: str

@@ -25,6 +25,7 @@ from pipeline.delivery.payloads import build_payload
 from pipeline.delivery.sender import WebhookSender
 from pipeline.delivery.signing import verify
 from pipeline.delivery.webhooks import WebhookConfigError, load_webhooks
+from pipeline.languages import EU_LANGUAGES
 from pipeline.schemas import (
     ContributionTranslated,
     DeadLetter,
@@ -282,6 +283,42 @@ def test_translations_are_posted_with_the_platform_id(
         {"field": "title", "target_language": "en", "text": "Night trains", "origin": "human"},
     ]  # fmt: skip
     assert body["unavailable"] == [{"target_language": "ga", "reason": "no model de→ga"}]
+
+
+def translated_everywhere(n: int) -> ContributionTranslated:
+    """What the translator emits for a German contribution: every target language at once."""
+    return ContributionTranslated(
+        contribution_id=f"{PLATFORM}:c-{n}",
+        contribution_version=1,
+        source_language="de",
+        translations=[
+            Translation(field=name, target_language=lang, text=f"{name} {n} in {lang}",
+                        origin="machine", engine="argos", model_id=f"de-{lang}")
+            for lang in EU_LANGUAGES if lang not in ("de", "ga")
+            for name in ("title", "body")
+        ],
+        unavailable=[UnavailableTranslation(target_language="ga", reason="no model de→ga")],
+    )  # fmt: skip
+
+
+def test_every_language_of_a_contribution_is_one_webhook(
+    bus: EmbeddedBus, dsettings: Settings, store: QueueStore, hook: HookServer
+) -> None:
+    events = [translated_everywhere(n) for n in range(1, 4)]
+    publish(bus, dsettings, *events, outcome(1))
+    run_delivery(bus, dsettings, store)
+    bodies = [json.loads(r.body) for r in hook.requests]
+    translations = [b for b in bodies if b["type"] == "translation.result"]
+    assert sorted(b["event_id"] for b in translations) == sorted(str(e.event_id) for e in events)
+    languages = set(EU_LANGUAGES) - {"de", "ga"}
+    for body in translations:
+        assert len(body["translations"]) == 2 * len(languages) == 44
+        assert {t["target_language"] for t in body["translations"]} == languages
+        assert body["unavailable"] == [{"target_language": "ga", "reason": "no model de→ga"}]
+    assert len(bodies) == 4  # three contributions' translations and one outcome
+    publish(bus, dsettings, *events)  # replayed: nothing is posted again
+    run_delivery(bus, dsettings, store)
+    assert len(hook.requests) == 4
 
 
 def test_two_failures_then_success_deliver_exactly_once(
