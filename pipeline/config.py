@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     kafka_max_poll_interval_ms: int = Field(
         300_000, ge=1_000, description="Longest batch before a consumer is considered stuck."
     )
+    kafka_compression: Literal["gzip", "snappy", "lz4", "zstd", "none"] = Field(
+        "zstd", description="Codec of the records Hemicycle produces (it reads all of them)."
+    )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         "PLAINTEXT", description="Kafka security protocol."
     )

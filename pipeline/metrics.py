@@ -86,6 +86,12 @@ DEAD_LETTERS = Counter(
     "Dead letters published by a stage.",
     ["stage", "error_type"],
 )
+UNDELIVERABLE = Counter(
+    "hemicycle_undeliverable_records",
+    "Records a stage could not publish because the bus refused them for what they are (a dead "
+    "letter, or an output with no input to dead-letter): logged and skipped.",
+    ["stage"],
+)
 QUEUE_ITEMS = Gauge(
     "hemicycle_queue_items",
     "Queue items per state, as the store counts them (reported by triage workers: every "
@@ -132,6 +138,7 @@ class StageMetrics:
         self._batch = BATCH_SIZE.labels(stage)
         self._latency = STAGE_LATENCY.labels(stage)
         self._lag = CONSUMER_LAG.labels(stage, group)
+        self._undeliverable = UNDELIVERABLE.labels(stage)
         self.lag_refresh = Every(interval_s)
 
     def batch(self, records: int, dead_error_types: Iterable[str], process_s: float) -> None:
@@ -145,6 +152,11 @@ class StageMetrics:
             self._dead.inc(dead)
         self._batch.observe(records)
         self._latency.observe(process_s)
+
+    def undeliverable(self, records: int) -> None:
+        """Account records the bus refused that nothing could carry (see the runner)."""
+        if records:
+            self._undeliverable.inc(records)
 
     def maybe_update_lag(self, read_lag: Callable[[], int]) -> None:
         """Read the lag when the refresh interval has passed; a failed reading is skipped."""

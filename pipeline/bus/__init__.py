@@ -27,6 +27,7 @@ def open_bus(settings: Settings) -> Bus:
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
             max_poll_interval_ms=settings.kafka_max_poll_interval_ms,
             security=settings.kafka_security(),
+            compression_type=settings.kafka_compression,
         )
     else:
         from pipeline.bus.embedded import EmbeddedBus

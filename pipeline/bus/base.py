@@ -15,13 +15,18 @@ Error hierarchy (transient vs permanent, as httpx draws its own)::
 
     BusError
     ├── BusUnavailable   transient: broker down, timeout — retry with backoff
-    └── BusConfigError   permanent: bad topic, bad settings — stop with a clear message
+    ├── BusConfigError   permanent: bad topic, bad settings — stop with a clear message
+    └── RecordsRefused   permanent for some records only (too large, invalid): the others
+                         are durable; the caller decides what becomes of the refused ones
+
+Every producer refuses a record larger than :data:`MAX_RECORD_BYTES` (key, value and
+headers), the embedded bus as Kafka does.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -35,6 +40,35 @@ class BusUnavailable(BusError):
 
 class BusConfigError(BusError):
     """Permanent failure: the bus is misconfigured for this request."""
+
+
+class RecordsRefused(BusError):
+    """The bus refused some records for what they are; every other record is durable.
+
+    ``refused`` maps the position of each refused record among the records published since
+    the previous successful :meth:`Producer.flush` (0 = the first) to the reason. Retrying
+    those records can never succeed; nothing else needs retrying.
+    """
+
+    def __init__(self, refused: Mapping[int, str]) -> None:
+        self.refused = dict(sorted(refused.items()))
+        first = next(iter(self.refused.values()), "")
+        super().__init__(f"{len(self.refused)} record(s) refused: {first}")
+
+
+MAX_RECORD_BYTES = 4 * 1024 * 1024
+"""Largest record (key + value + headers) any Hemicycle producer sends: Kafka's request limit."""
+
+
+def record_bytes(key: bytes | None, value: bytes, headers: Mapping[str, str] | None) -> int:
+    """Size of a record as the embedded bus counts it against :data:`MAX_RECORD_BYTES`."""
+    head = sum(len(k.encode()) + len(v.encode()) for k, v in (headers or {}).items())
+    return len(key or b"") + len(value) + head
+
+
+def too_large(size: int, limit: int) -> str:
+    """The reason given for a record refused by size."""
+    return f"record of {size} bytes is larger than the bus's limit of {limit} bytes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +108,26 @@ class PartitionLag:
         return max(0, self.high_watermark - self.committed)
 
 
+class Replay:
+    """Every record of some topics from the start up to the high watermarks read when the
+    replay was opened, streamed once (records published later are not included).
+
+    ``total`` is how many records the iteration yields (the sum over partitions of the high
+    watermark minus the start offset); ``ends`` holds those high watermarks. Records of one
+    partition come in offset order; partitions and topics interleave freely.
+    """
+
+    def __init__(
+        self, total: int, ends: Mapping[TopicPartition, int], records: Iterator[Record]
+    ) -> None:
+        self.total = total
+        self.ends = dict(ends)
+        self._records = records
+
+    def __iter__(self) -> Iterator[Record]:
+        return self._records
+
+
 class Producer(ABC):
     @abstractmethod
     def publish(
@@ -87,7 +141,11 @@ class Producer(ABC):
 
     @abstractmethod
     def flush(self) -> None:
-        """Block until every queued record is acknowledged; raise :class:`BusError` if not."""
+        """Block until every queued record is acknowledged; raise :class:`BusError` if not.
+
+        Records refused for what they are (too large) raise :class:`RecordsRefused` once all
+        the others are durable; a transient failure raises :class:`BusUnavailable` instead.
+        """
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Flush and release resources."""
@@ -140,7 +198,13 @@ class Bus(ABC):
     def read(
         self, topic: str, *, from_start: bool = True, limit: int | None = None
     ) -> list[Record]:
-        """Read records of a topic outside any group (inspection, replay)."""
+        """Read records of a topic outside any group (inspection), in memory: small topics."""
+
+    @abstractmethod
+    def replay(self, topics: Sequence[str]) -> Replay:
+        """Stream every partition of ``topics`` outside any group, in bounded memory and with
+        no time cap, up to the high watermarks read now; :class:`BusUnavailable` if the bus
+        cannot be reached (never a short result)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

@@ -5,6 +5,7 @@ keyed partitions, consumer groups sharing partitions between processes, committe
 redelivery of what was polled but not committed. Group membership is a heartbeat row per
 consumer; a member silent for ``session_timeout_s`` is dropped and its partitions move on.
 Commits never move an offset backwards. Records are kept for ever (the log of record).
+Producers refuse records larger than ``max_record_bytes`` (default: Kafka's limit) alike.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import sqlite3
 import time
 import uuid
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from pipeline.bus.base import (
+    MAX_RECORD_BYTES,
     Bus,
     BusConfigError,
     BusUnavailable,
@@ -26,8 +28,12 @@ from pipeline.bus.base import (
     PartitionLag,
     Producer,
     Record,
+    RecordsRefused,
+    Replay,
     TopicPartition,
     as_key,
+    record_bytes,
+    too_large,
 )
 
 _SCHEMA = """
@@ -68,10 +74,19 @@ def partition_for(key: bytes | None, partitions: int, fallback: int) -> int:
 
 
 class EmbeddedBus(Bus):
-    def __init__(self, path: Path, *, session_timeout_s: float = 30.0) -> None:
+    _REPLAY_CHUNK = 256  # rows per query while replaying: bounded memory
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        session_timeout_s: float = 30.0,
+        max_record_bytes: int = MAX_RECORD_BYTES,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.session_timeout_s = session_timeout_s
+        self.max_record_bytes = max_record_bytes
         self._db = connect(path)
         self._db.executescript(_SCHEMA)
 
@@ -87,7 +102,7 @@ class EmbeddedBus(Bus):
         return dict(self._db.execute("SELECT name, partitions FROM topics").fetchall())
 
     def producer(self) -> EmbeddedProducer:
-        return EmbeddedProducer(self.path)
+        return EmbeddedProducer(self.path, max_record_bytes=self.max_record_bytes)
 
     def consumer(self, group: str, topics: Sequence[str]) -> EmbeddedConsumer:
         known = self.partitions()
@@ -140,6 +155,43 @@ class EmbeddedBus(Bus):
         ).fetchall()
         return [_record(row) for row in rows]
 
+    def replay(self, topics: Sequence[str]) -> Replay:
+        known = self.partitions()
+        missing = [topic for topic in topics if topic not in known]
+        if missing:
+            raise BusConfigError(f"unknown topic(s): {', '.join(missing)}")
+        ends: dict[TopicPartition, tuple[int, int]] = {}
+        for topic in dict.fromkeys(topics):
+            rows = self._db.execute(
+                "SELECT partition, MIN(offset), MAX(offset) + 1 FROM records WHERE topic = ? "
+                "GROUP BY partition ORDER BY partition",
+                (topic,),
+            ).fetchall()
+            ends.update((TopicPartition(topic, p), (low, high)) for p, low, high in rows)
+        total = sum(high - low for low, high in ends.values())
+        highs = {tp: high for tp, (_, high) in ends.items()}
+        return Replay(total, highs, self._stream(ends))
+
+    def _stream(self, ends: Mapping[TopicPartition, tuple[int, int]]) -> Iterator[Record]:
+        """Each partition in turn, in chunks, on its own connection (a generator may outlive
+        other calls on this bus)."""
+        db = connect(self.path)
+        try:
+            for tp, (position, high) in ends.items():
+                while position < high:
+                    rows = db.execute(
+                        "SELECT topic, partition, offset, key, value, headers, ts_ms FROM records "
+                        "WHERE topic = ? AND partition = ? AND offset >= ? AND offset < ? "
+                        "ORDER BY offset LIMIT ?",
+                        (tp.topic, tp.partition, position, high, self._REPLAY_CHUNK),
+                    ).fetchall()
+                    if not rows:
+                        break
+                    position = rows[-1][2] + 1
+                    yield from (_record(row) for row in rows)
+        finally:
+            db.close()
+
     def groups(self) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT DISTINCT grp FROM offsets ORDER BY grp")]
 
@@ -153,11 +205,18 @@ def _record(row: tuple) -> Record:
 
 
 class EmbeddedProducer(Producer):
-    """Buffers records; :meth:`flush` writes them all in one transaction (then durable)."""
+    """Buffers records; :meth:`flush` writes them all in one transaction (then durable).
 
-    def __init__(self, path: Path) -> None:
+    A record over ``max_record_bytes`` is never buffered: the next flush reports it in
+    :class:`RecordsRefused` after writing the others.
+    """
+
+    def __init__(self, path: Path, *, max_record_bytes: int = MAX_RECORD_BYTES) -> None:
         self._db = connect(path)
+        self.max_record_bytes = max_record_bytes
         self._pending: list[tuple[str, bytes | None, bytes, str]] = []
+        self._published = 0  # records published since the last successful flush
+        self._refused: dict[int, str] = {}
         self._round_robin = itertools.count()
 
     def publish(
@@ -167,17 +226,25 @@ class EmbeddedProducer(Producer):
         value: bytes,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        self._pending.append((topic, as_key(key), value, json.dumps(dict(headers or {}))))
+        position, self._published = self._published, self._published + 1
+        wire_key = as_key(key)
+        size = record_bytes(wire_key, value, headers)
+        if size > self.max_record_bytes:
+            self._refused[position] = too_large(size, self.max_record_bytes)
+            return
+        self._pending.append((topic, wire_key, value, json.dumps(dict(headers or {}))))
 
     def flush(self) -> None:
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, []
-        try:
-            self._write(pending)
-        except Exception:
-            self._pending = pending + self._pending
-            raise
+        if self._pending:
+            pending, self._pending = self._pending, []
+            try:
+                self._write(pending)
+            except Exception:
+                self._pending = pending + self._pending
+                raise
+        refused, self._refused, self._published = self._refused, {}, 0
+        if refused:
+            raise RecordsRefused(refused)
 
     def _write(self, pending: list[tuple[str, bytes | None, bytes, str]]) -> None:
         db = self._db

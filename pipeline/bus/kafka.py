@@ -1,7 +1,9 @@
 """The Kafka bus (kafka-python): the production transport.
 
-* Producer: ``acks=all``, idempotence, zstd, key = contribution id; :meth:`flush` raises if any
-  record was not acknowledged.
+* Producer: ``acks=all``, idempotence, zstd by default (any Kafka codec: gzip, snappy, lz4,
+  zstd, none), key = contribution id; :meth:`flush` raises if any record was not
+  acknowledged: :class:`RecordsRefused` for records refused for what they are (too large,
+  invalid), :class:`BusUnavailable` for anything else. Consumers read every codec.
 * Consumers: groups with manual commit only; on partition revocation the offsets handed out
   before the current poll are committed (the runner has processed and flushed them by then).
 * Lag and counts use the high watermark reported by fetch responses (``highwater()``), never
@@ -12,17 +14,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaTP
 from kafka.admin import NewTopic
 from kafka.consumer.subscription_state import AsyncConsumerRebalanceListener
-from kafka.errors import CommitFailedError, KafkaError, KafkaTimeoutError
+from kafka.errors import (
+    CommitFailedError,
+    InvalidRecordError,
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+)
 from kafka.structs import OffsetAndMetadata
 
 from pipeline.bus.base import (
+    MAX_RECORD_BYTES,
     Bus,
     BusConfigError,
     BusError,
@@ -31,6 +41,8 @@ from pipeline.bus.base import (
     PartitionLag,
     Producer,
     Record,
+    RecordsRefused,
+    Replay,
     TopicPartition,
     as_key,
 )
@@ -39,17 +51,25 @@ from pipeline.logs import get_logger
 log = get_logger("kafka")
 
 _TOPIC_EXISTS = 36
+COMPRESSION_TYPES = ("gzip", "snappy", "lz4", "zstd", "none")
+# Errors about one record itself: sending it again can never succeed.
+_RECORD_ERRORS = (MessageSizeTooLargeError, RecordListTooLargeError, InvalidRecordError)
+_REPLAY_STALL_S = 30.0  # no record for this long: check the broker is still there
 
 
 def _kafka_call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return fn(*args, **kwargs)
-    except KafkaTimeoutError as exc:
-        raise BusUnavailable(f"{what}: Kafka unreachable or slow ({exc})") from exc
     except KafkaError as exc:
-        if getattr(exc, "retriable", False):
-            raise BusUnavailable(f"{what}: {exc!r}") from exc
-        raise BusError(f"{what}: {exc!r}") from exc
+        raise _bus_error(what, exc) from exc
+
+
+def _bus_error(what: str, exc: KafkaError) -> BusError:
+    if isinstance(exc, KafkaTimeoutError):
+        return BusUnavailable(f"{what}: Kafka unreachable or slow ({exc})")
+    if getattr(exc, "retriable", False):
+        return BusUnavailable(f"{what}: {exc!r}")
+    return BusError(f"{what}: {exc!r}")
 
 
 class KafkaBus(Bus):
@@ -63,9 +83,15 @@ class KafkaBus(Bus):
         max_poll_interval_ms: int = 300_000,
         client_id: str = "hemicycle",
         security: Mapping[str, Any] | None = None,
+        compression_type: str = "zstd",
+        max_record_bytes: int = MAX_RECORD_BYTES,
     ) -> None:
+        if compression_type not in COMPRESSION_TYPES:
+            raise BusConfigError(f"unknown Kafka compression {compression_type!r}")
         self.bootstrap_servers = bootstrap_servers
         self.replication_factor = replication_factor
+        self.compression_type = compression_type
+        self.max_record_bytes = max_record_bytes
         self.common: dict[str, Any] = {
             "bootstrap_servers": [s.strip() for s in bootstrap_servers.split(",") if s.strip()],
             "client_id": client_id,
@@ -140,7 +166,11 @@ class KafkaBus(Bus):
         return sorted(parts or ())
 
     def producer(self) -> KafkaProducerAdapter:
-        return KafkaProducerAdapter(self.common)
+        return KafkaProducerAdapter(
+            self.common,
+            compression_type=self.compression_type,
+            max_record_bytes=self.max_record_bytes,
+        )
 
     def consumer(self, group: str, topics: Sequence[str]) -> KafkaConsumerAdapter:
         missing = [t for t in topics if not self.partitions_of(t)]
@@ -198,26 +228,60 @@ class KafkaBus(Bus):
     def read(
         self, topic: str, *, from_start: bool = True, limit: int | None = None
     ) -> list[Record]:
-        marks = {tp: hw for tp, hw in self.high_watermarks([topic]).items() if hw > 0}
-        reader = self._fresh_reader()
-        reader.assign(list(marks))
-        for tp in marks:
-            reader.seek(tp, 0)
-        out: list[Record] = []
-        done: set[KafkaTP] = set()
-        deadline = time.monotonic() + 60
-        while len(done) < len(marks) and time.monotonic() < deadline:
-            batch = _kafka_call("read", reader.poll, timeout_ms=500, max_records=5000)
-            for tp, records in batch.items():
-                for r in records:
-                    if r.offset < marks[tp]:
-                        out.append(_record(r))
-                if reader.position(tp) >= marks[tp]:
-                    done.add(tp)
-            done |= {tp for tp in marks if reader.position(tp) >= marks[tp]}
-        reader.close()
+        out = list(self.replay([topic]))
         out.sort(key=lambda r: (r.timestamp_ms, r.partition, r.offset))
         return out[:limit] if limit is not None else out
+
+    def replay(self, topics: Sequence[str]) -> Replay:
+        names = list(dict.fromkeys(topics))
+        missing = [t for t in names if not self.partitions_of(t)]
+        if missing:
+            raise BusConfigError(f"unknown topic(s): {', '.join(missing)}")
+        highs = self.high_watermarks(names)
+        reader = self._fresh_reader()
+        try:
+            starts = _kafka_call("log start offsets", reader.beginning_offsets, list(highs))
+        except BaseException:
+            reader.close()
+            raise
+        spans = {tp: (starts.get(tp, 0), high) for tp, high in highs.items()}
+        total = sum(max(0, high - start) for start, high in spans.values())
+        ends = {TopicPartition(tp.topic, tp.partition): high for tp, high in highs.items()}
+        return Replay(total, ends, self._stream(reader, spans))
+
+    def _stream(
+        self, reader: KafkaConsumer, spans: Mapping[KafkaTP, tuple[int, int]]
+    ) -> Iterator[Record]:
+        """Fetch every partition from its start to its end; a partition that reached its end
+        is paused, so the consumer holds at most one fetch per partition in memory."""
+        try:
+            todo = {tp: high for tp, (start, high) in spans.items() if high > start}
+            if not todo:
+                return
+            reader.assign(list(todo))
+            for tp in todo:
+                reader.seek(tp, spans[tp][0])
+            last_progress = time.monotonic()
+            while todo:
+                batch = _kafka_call("replay", reader.poll, timeout_ms=500, max_records=500)
+                for tp, records in batch.items():
+                    high = todo.get(tp)
+                    if high is None:
+                        continue
+                    for r in records:
+                        if r.offset < high:
+                            yield _record(r)
+                for tp in [tp for tp, high in todo.items() if reader.position(tp) >= high]:
+                    del todo[tp]
+                    reader.pause(tp)
+                if batch:
+                    last_progress = time.monotonic()
+                elif time.monotonic() - last_progress > _REPLAY_STALL_S:
+                    # Slow is fine, gone is not: BusUnavailable if no leader answers now.
+                    self.high_watermarks([tp.topic for tp in todo])
+                    last_progress = time.monotonic()
+        finally:
+            reader.close()
 
     def close(self) -> None:
         if self._reader is not None:
@@ -242,19 +306,27 @@ def _wire(offsets: Mapping[TopicPartition, int]) -> dict[KafkaTP, OffsetAndMetad
 
 
 class KafkaProducerAdapter(Producer):
-    def __init__(self, common: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        common: Mapping[str, Any],
+        *,
+        compression_type: str = "zstd",
+        max_record_bytes: int = MAX_RECORD_BYTES,
+    ) -> None:
         self._producer = _kafka_call(
             "connect producer",
             KafkaProducer,
             acks="all",
             enable_idempotence=True,
-            compression_type="zstd",
+            compression_type=None if compression_type == "none" else compression_type,
             linger_ms=5,
             batch_size=256 * 1024,
-            max_request_size=4 * 1024 * 1024,
+            max_request_size=max_record_bytes,
             **common,
         )
-        self._futures: list[Any] = []
+        self._futures: list[tuple[int, Any]] = []  # (position since the last flush, future)
+        self._refused: dict[int, str] = {}
+        self._published = 0
 
     def publish(
         self,
@@ -263,26 +335,33 @@ class KafkaProducerAdapter(Producer):
         value: bytes,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        position, self._published = self._published, self._published + 1
         wire_headers = [(k, v.encode()) for k, v in (headers or {}).items()]
-        self._futures.append(
-            _kafka_call(
-                "send",
-                self._producer.send,
-                topic,
-                key=as_key(key),
-                value=value,
-                headers=wire_headers,
-            )
-        )
+        try:
+            future = self._producer.send(topic, key=as_key(key), value=value, headers=wire_headers)
+        except _RECORD_ERRORS as exc:  # kafka-python checks the size before queueing
+            self._refused[position] = f"{type(exc).__name__}: {exc}"
+            return
+        except KafkaError as exc:
+            raise _bus_error("send", exc) from exc
+        self._futures.append((position, future))
 
     def flush(self) -> None:
         _kafka_call("flush", self._producer.flush)
         futures, self._futures = self._futures, []
-        failed = [f for f in futures if f.failed()]
-        if failed:
-            raise BusUnavailable(
-                f"{len(failed)} record(s) not acknowledged: {failed[0].exception!r}"
-            )
+        refused, self._refused, self._published = self._refused, {}, 0
+        lost = []
+        for position, future in futures:
+            if not future.failed():
+                continue
+            if isinstance(future.exception, _RECORD_ERRORS):  # the broker's own limits
+                refused[position] = f"{type(future.exception).__name__}: {future.exception}"
+            else:
+                lost.append(future.exception)
+        if lost:
+            raise BusUnavailable(f"{len(lost)} record(s) not acknowledged: {lost[0]!r}")
+        if refused:
+            raise RecordsRefused(refused)
 
     def close(self) -> None:
         self.flush()

@@ -7,8 +7,14 @@ Delivery guarantee, in this order for every batch:
 3. hand the valid events to the stage as one batch; if the batch fails, retry event by event
    with bounded, doubling backoff; an event that still fails becomes a ``DeadLetter``
    (``processing_failed``) with the error, and the others go on;
-4. publish outputs and dead letters, then **flush** (every output acknowledged);
+4. publish outputs and dead letters, then **flush** (every output acknowledged); an output
+   the bus refuses for what it is (too large) turns its input into a ``DeadLetter``
+   (``processing_failed``); a dead letter the bus still refuses is logged and counted
+   (``undeliverable``), and the worker moves on;
 5. only then **commit** the input offsets.
+
+Dead letters are bounded (see :mod:`pipeline.workers.dead_letters`): the head of the raw
+payload with the size and SHA-256 of the whole, so no input can stop a stage.
 
 A crash anywhere before 5 replays the batch (at-least-once); stages are idempotent. A stop
 request (SIGTERM/SIGINT) is honoured between batches: the current batch finishes and commits.
@@ -18,7 +24,6 @@ the process exits non-zero and, restarted, replays from the last commit.
 
 from __future__ import annotations
 
-import base64
 import signal
 import time
 from abc import ABC, abstractmethod
@@ -27,12 +32,13 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pipeline.bus.base import Bus, BusError, Record, TopicPartition, total_lag
+from pipeline.bus.base import Bus, BusError, Record, RecordsRefused, TopicPartition, total_lag
 from pipeline.config import Settings
 from pipeline.logs import get_logger
 from pipeline.schemas import DeadLetter, EventDecodeError, Origin, decode_event
 from pipeline.schemas.envelope import Envelope
 from pipeline.store.base import QueueStore, StoreError
+from pipeline.workers.dead_letters import KEY_MAX_CHARS, REASON_MAX_CHARS, bounded, payload_head
 
 if TYPE_CHECKING:
     from pipeline.metrics import StageMetrics
@@ -64,6 +70,16 @@ class Stage(ABC):
     def from_settings(cls, settings: Settings, store: QueueStore) -> Stage:
         """Build the stage from configuration (loading its models from local paths)."""
 
+    def decode(self, value: bytes, settings: Settings) -> Any:
+        """One record value as a validated event; raise :class:`EventDecodeError` (with a
+        reason: the record is dead-lettered). A stage may drop parts it never reads first."""
+        return decode_event(
+            value,
+            expected=self.accepts,
+            context=settings.validation_context,
+            max_bytes=settings.max_event_bytes,
+        )
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release models and connections."""
 
@@ -75,6 +91,7 @@ class RunnerStats:
     outputs: int = 0
     dead_letters: int = 0
     retries: int = 0
+    undeliverable: int = 0  # dead letters the bus refused: logged, counted, skipped
     busy_s: float = 0.0
     by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -119,12 +136,7 @@ class Runner:
         dead: list[DeadLetter] = []
         for record in records:
             try:
-                event = decode_event(
-                    record.value,
-                    expected=self.stage.accepts,
-                    context=self.settings.validation_context,
-                    max_bytes=self.settings.max_event_bytes,
-                )
+                event = self.stage.decode(record.value, self.settings)
             except EventDecodeError as exc:
                 dead.append(self._dead_letter(record, exc.reason, "invalid_event", attempts=0))
             else:
@@ -133,10 +145,8 @@ class Runner:
         outputs, failed = self._process(valid)
         process_s = time.perf_counter() - process_started
         dead.extend(failed)
-        for event in outputs:
-            self._publish(event)
+        outputs, dead, undeliverable = self._deliver(outputs, dead, valid)
         for letter in dead:
-            self._publish(letter)
             self.stats.by_reason[letter.error_type] = (
                 self.stats.by_reason.get(letter.error_type, 0) + 1
             )
@@ -148,12 +158,11 @@ class Runner:
                     "origin": letter.origin.model_dump(),
                 },
             )
-        self.producer.flush()
         self.consumer.commit(_next_offsets(records))
         self.stats.batches += 1
         self.stats.events += len(records)
         self.stats.outputs += len(outputs)
-        self.stats.dead_letters += len(dead)
+        self.stats.dead_letters += len(dead) - undeliverable
         self.stats.busy_s += time.perf_counter() - started
         if self.metrics is not None:
             self.metrics.batch(len(records), (letter.error_type for letter in dead), process_s)
@@ -168,6 +177,87 @@ class Runner:
             },
         )
         return len(records)
+
+    def _deliver(
+        self,
+        outputs: list[Envelope],
+        dead: list[DeadLetter],
+        valid: list[tuple[Record, Any]],
+    ) -> tuple[list[Envelope], list[DeadLetter], int]:
+        """Publish and flush outputs and dead letters: (outputs published, every dead letter,
+        how many of those the bus refused).
+
+        What the bus refused and nothing can carry (a dead letter, or an output without its
+        input here) is logged and counted in ``stats.undeliverable`` and the metrics.
+
+        An output refused for what it is dead-letters the input that caused it (its other
+        outputs are published: downstream dedupes by id). A refused dead letter is logged and
+        counted. Transient failures (:class:`BusUnavailable`) propagate: nothing is committed.
+        """
+        for event in outputs:
+            self._publish(event)
+        for letter in dead:
+            self._publish(letter)
+        try:
+            self.producer.flush()
+            return outputs, dead, 0
+        except RecordsRefused as exc:
+            refused = exc.refused
+        by_event_id = {str(event.event_id): (record, event) for record, event in valid}
+        lost_outputs: dict[int, str] = {}
+        failed_inputs: dict[str, DeadLetter] = {}
+        for position, why in refused.items():
+            if position >= len(outputs):
+                continue
+            output = outputs[position]
+            cause = by_event_id.get(output.trace.causation_id or "")
+            if cause is None:
+                lost_outputs[position] = why
+                continue
+            record, event = cause
+            if str(event.event_id) not in failed_inputs:
+                failed_inputs[str(event.event_id)] = self._dead_letter(
+                    record,
+                    f"output too large for the bus ({output.type}): {why}",
+                    "processing_failed",
+                    attempts=1,
+                    event=event,
+                )
+        for position, why in lost_outputs.items():
+            log.error(
+                "an output the bus refused has no input to dead-letter",
+                extra={"stage": self.stage.name, "type": outputs[position].type, "error": why},
+            )
+        letters = list(failed_inputs.values())
+        undeliverable = [
+            (dead[position - len(outputs)], why)
+            for position, why in refused.items()
+            if position >= len(outputs)
+        ]
+        for letter in letters:
+            self._publish(letter)
+        try:
+            self.producer.flush()
+        except RecordsRefused as exc:
+            undeliverable.extend((letters[position], why) for position, why in exc.refused.items())
+        for letter, why in undeliverable:
+            log.error(
+                "the bus refused a dead letter; the record is skipped",
+                extra={
+                    "stage": self.stage.name,
+                    "reason": letter.reason,
+                    "origin": letter.origin.model_dump(),
+                    "payload_bytes": letter.payload_bytes,
+                    "payload_sha256": letter.payload_sha256,
+                    "error": why,
+                },
+            )
+        skipped = len(undeliverable) + len(lost_outputs)
+        self.stats.undeliverable += skipped
+        if self.metrics is not None:
+            self.metrics.undeliverable(skipped)
+        published = [event for position, event in enumerate(outputs) if position not in refused]
+        return published, dead + letters, len(undeliverable)
 
     def _process(self, valid: list[tuple[Record, Any]]) -> tuple[list[Envelope], list[DeadLetter]]:
         if not valid:
@@ -221,11 +311,10 @@ class Runner:
     def _dead_letter(
         self, record: Record, reason: str, error_type: str, *, attempts: int, event: Any = None
     ) -> DeadLetter:
-        try:
-            payload, encoding = record.value.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            payload, encoding = base64.b64encode(record.value).decode("ascii"), "base64"
-        key = record.key.decode("utf-8", "replace") if record.key is not None else None
+        head = payload_head(record.value)
+        key = None
+        if record.key is not None:
+            key = bounded(record.key[: KEY_MAX_CHARS * 4].decode("utf-8", "replace"), KEY_MAX_CHARS)
         ids: dict[str, Any] = {}
         if event is not None:
             ids = {
@@ -235,7 +324,7 @@ class Runner:
         elif key:
             ids = {"contribution_id": key[:200]}
         return DeadLetter(
-            reason=reason[:2000],
+            reason=bounded(reason, REASON_MAX_CHARS),
             error_type=error_type,  # type: ignore[arg-type]
             origin=Origin(
                 topic=record.topic,
@@ -245,8 +334,11 @@ class Runner:
                 stage=self.stage.name,
             ),
             attempts=attempts,
-            raw_payload=payload,
-            payload_encoding=encoding,  # type: ignore[arg-type]
+            raw_payload=head.text,
+            payload_encoding=head.encoding,
+            payload_bytes=head.size,
+            payload_sha256=head.sha256,
+            payload_truncated=head.truncated,
             **ids,
         )
 
