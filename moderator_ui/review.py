@@ -10,8 +10,11 @@ Safety rules, in order:
 2. the moderator's view must still be current: same version and same number of decisions,
    else :class:`Conflict` naming who decided what (never a silent overwrite);
 3. while an earlier decision is still being applied, another waits (:class:`Conflict`);
-4. the event carries the store revision read, so triage keeps aside (``conflicts``) any
+4. the event carries the number of decisions seen, so triage keeps aside (``conflicts``) any
    decision that raced past these checks.
+
+Every action carries the page's idempotency key: its event id is derived from it, and a repeat
+(a double submit, a retried request) is answered as done without publishing anything new.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from moderator_ui.audit import AuditLog
+from moderator_ui.idempotency import action_event_id, action_ids
 from pipeline.api.context import AppContext
 from pipeline.schemas import ModerationDecided
 from pipeline.schemas.envelope import Trace, utc_now
@@ -155,11 +159,16 @@ class Review:
         reason_code: str | None = None,
         statement: str | None = None,
         address: str = "",
+        idempotency_key: str | None = None,
     ) -> View:
         self._check_reason(decision, reason_code, statement)
         item = self.store.get(contribution_id)
         if item is None:
             raise NotFound(contribution_id)
+        if idempotency_key is not None and self._done(
+            item, action_event_id("decision", user, idempotency_key, contribution_id)
+        ):
+            return self.get(contribution_id)  # the same action again: already decided
         holder = self.store.claim(contribution_id, user, self.ctx.settings.ui_lease_ttl_s)
         if holder != user:
             raise Taken(holder)
@@ -169,7 +178,7 @@ class Review:
             if problem:
                 self.audit.record(user, "decision_conflict", target=contribution_id, detail=problem)
                 raise Conflict(problem)
-            self._publish([item], user, decision, reason_code, statement)
+            self._publish([item], user, decision, reason_code, statement, key=idempotency_key)
         finally:
             self.store.release(contribution_id, user)
         self.audit.record(
@@ -193,6 +202,7 @@ class Review:
         reason_code: str | None = None,
         statement: str | None = None,
         address: str = "",
+        idempotency_key: str | None = None,
     ) -> BulkResult:
         """Decide many open items at once; items taken by others or decided are skipped."""
         self._check_reason(decision, reason_code, statement)
@@ -205,6 +215,11 @@ class Review:
         mine: list[QueueItem] = []
         for item in items:
             cid = item.contribution_id
+            if idempotency_key is not None and self._done(
+                item, action_event_id("bulk", user, idempotency_key, cid)
+            ):
+                result.decided.append(cid)  # decided by this same action before (a retry)
+                continue
             holder = self.store.claim(cid, user, self.ctx.settings.ui_lease_ttl_s)
             view = self.view(item)
             if holder != user:
@@ -214,13 +229,25 @@ class Review:
                 self.store.release(cid, user)
             else:
                 mine.append(item)
-        bulk_id = uuid.uuid4().hex
+        bulk_id = (
+            action_event_id("bulk", user, idempotency_key).hex
+            if idempotency_key
+            else uuid.uuid4().hex
+        )
         try:
-            self._publish(mine, user, decision, reason_code, statement, bulk_id=bulk_id)
+            self._publish(
+                mine,
+                user,
+                decision,
+                reason_code,
+                statement,
+                bulk_id=bulk_id,
+                key=idempotency_key,
+            )
         finally:
             for item in mine:
                 self.store.release(item.contribution_id, user)
-        result.decided = [i.contribution_id for i in mine]
+        result.decided += [i.contribution_id for i in mine]
         target = f"author {author}" if author else f"cluster {cluster}" if cluster else "selection"
         self.audit.record(
             user,
@@ -242,6 +269,14 @@ class Review:
             raise ValueError("an escalation needs a note saying why")
         if statement is not None and len(statement) > 10_000:
             raise ValueError("the statement is longer than 10,000 characters")
+
+    def _done(self, item: QueueItem, event_id: uuid.UUID) -> bool:
+        """Whether the decision ``event_id`` was published already (being applied or applied)."""
+        wanted = str(event_id)
+        raw = self.store.cache_get(MARKERS, item.contribution_id)
+        if raw and Marker.model_validate_json(raw).event_id == wanted:
+            return True
+        return any(d.event_id == wanted for d in (*item.decisions, *item.conflicts))
 
     @staticmethod
     def _staleness(view: View, seen_version: int, seen_decisions: int) -> str | None:
@@ -269,7 +304,9 @@ class Review:
         statement: str | None,
         *,
         bulk_id: str | None = None,
+        key: str | None = None,
     ) -> list[ModerationDecided]:
+        kind = "bulk" if bulk_id else "decision"
         events = [
             ModerationDecided(
                 contribution_id=item.contribution_id,
@@ -278,9 +315,10 @@ class Review:
                 moderator=user,
                 reason_code=reason_code if decision == "reject" else None,
                 statement=statement or None,
-                expected_revision=item.revision,
+                seen_decisions=len(item.decisions),
                 bulk_id=bulk_id,
                 trace=Trace(producer="moderator_ui"),
+                **action_ids(kind, user, key, item.contribution_id),
             )
             for item in items
         ]

@@ -139,6 +139,9 @@ class DecisionIn(BaseModel):
     statement: str | None = Field(None, max_length=10_000)
     seen_version: int = Field(ge=1)
     seen_decisions: int = Field(ge=0)
+    idempotency_key: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{8,100}$", description="Made by the page once per action."
+    )
 
 
 class BulkIn(BaseModel):
@@ -150,6 +153,9 @@ class BulkIn(BaseModel):
     ids: list[str] | None = Field(None, max_length=1000)
     author: str | None = Field(None, max_length=200)
     cluster: str | None = Field(None, max_length=200)
+    idempotency_key: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{8,100}$", description="Made by the page once per action."
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> BulkIn:
@@ -196,6 +202,7 @@ def decide(body: DecisionIn, request: Request, session: ModeratorWrite) -> JSONR
             reason_code=body.reason_code,
             statement=body.statement,
             address=client_address(request),
+            idempotency_key=body.idempotency_key,
         )
     except NotFound:
         return JSONResponse({"detail": f"no item {body.cid}"}, status.HTTP_404_NOT_FOUND)
@@ -224,6 +231,7 @@ def bulk(body: BulkIn, request: Request, session: ModeratorWrite) -> JSONRespons
             reason_code=body.reason_code,
             statement=body.statement,
             address=client_address(request),
+            idempotency_key=body.idempotency_key,
         )
     except ValueError as exc:
         return JSONResponse({"detail": str(exc)}, status.HTTP_422_UNPROCESSABLE_CONTENT)

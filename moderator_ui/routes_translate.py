@@ -78,6 +78,9 @@ class CorrectionIn(BaseModel):
     field: Literal["title", "body"]
     lang: str = Field(min_length=2, max_length=10)
     text: str = Field(min_length=1, max_length=200_000)
+    idempotency_key: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{8,100}$", description="Made by the page once per action."
+    )
 
 
 @router.post("/api/translations")
@@ -89,7 +92,13 @@ def correct(body: CorrectionIn, request: Request, session: TranslatorWrite) -> J
         return JSONResponse({"detail": f"no contribution {body.cid}"}, status.HTTP_404_NOT_FOUND)
     try:
         event = svc.workspace.correct(
-            item, body.field, code, body.text, session.user.name, address=client_address(request)
+            item,
+            body.field,
+            code,
+            body.text,
+            session.user.name,
+            address=client_address(request),
+            idempotency_key=body.idempotency_key,
         )
     except ValueError as exc:
         return JSONResponse({"detail": str(exc)}, status.HTTP_422_UNPROCESSABLE_CONTENT)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from moderator_ui.audit import AuditLog
+from moderator_ui.idempotency import action_ids
 from pipeline.api.context import AppContext
 from pipeline.schemas import TranslationCorrected
 from pipeline.schemas.codec import decode_event
@@ -79,8 +80,17 @@ class Workspace:
         return found[offset : offset + limit]
 
     def correct(
-        self, item: QueueItem, field: str, lang: str, text: str, translator: str, *, address: str
+        self,
+        item: QueueItem,
+        field: str,
+        lang: str,
+        text: str,
+        translator: str,
+        *,
+        address: str,
+        idempotency_key: str | None = None,
     ) -> TranslationCorrected:
+        """Publish a correction; the same ``idempotency_key`` again is the same event."""
         text = text.strip()
         if not text:
             raise ValueError("the translation is empty")
@@ -101,6 +111,9 @@ class Workspace:
             source_language=item.language_code,
             source_text=source,
             trace=Trace(producer="moderator_ui"),
+            **action_ids(
+                "correction", translator, idempotency_key, item.contribution_id, field, lang
+            ),
         )
         self.store.cache_set(
             OVERLAY, _overlay_key(item.contribution_id, field, lang), text, ttl_s=OVERLAY_TTL_S

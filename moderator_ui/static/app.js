@@ -16,13 +16,29 @@ function toast(text, bad = false) {
   setTimeout(() => msg.remove(), bad ? 9000 : 3500);
 }
 
+// One key per action: a retried request or a double submit is one decision on the server.
+function idempotencyKey() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function api(path, body, options = {}) {
-  const response = await fetch(path, {
+  if (options.idempotent) body = { ...body, idempotency_key: idempotencyKey() };
+  const send = () => fetch(path, {
     method: "POST",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
     body: JSON.stringify(body),
     keepalive: !!options.keepalive,
   });
+  let response;
+  try {
+    response = await send();
+  } catch (err) {
+    if (!options.idempotent) throw err;
+    response = await send(); // a network failure: the same request again, the same key
+  }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const detail = typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail);
@@ -143,7 +159,7 @@ async function decideOne(el, decision, details) {
     seen_decisions: Number(el.dataset.decisions),
     reason_code: details.reason_code || null,
     statement: details.statement || null,
-  });
+  }, { idempotent: true });
 }
 
 function typing(ev) {
@@ -190,7 +206,7 @@ function queuePage() {
     if (!details) return;
     if (targets.length > 1) {
       try {
-        const result = await api("/api/bulk", { decision, ids: targets.map((r) => r.dataset.cid), ...details });
+        const result = await api("/api/bulk", { decision, ids: targets.map((r) => r.dataset.cid), ...details }, { idempotent: true });
         result.decided.forEach((cid) => markDone(cid));
         const skipped = Object.entries(result.skipped);
         toast(`${PAST[decision]} ${result.decided.length} items` + (skipped.length ? `; skipped ${skipped.length}: ${skipped.map(([c, why]) => `${c} (${why})`).join(", ")}` : ""), skipped.length > 0);
@@ -341,7 +357,7 @@ function itemPage() {
       const body = { decision, ...details };
       body[target] = item.dataset[target];
       try {
-        const result = await api("/api/bulk", body);
+        const result = await api("/api/bulk", body, { idempotent: true });
         const skipped = Object.keys(result.skipped).length;
         toast(`${PAST[decision]} ${result.decided.length} items` + (skipped ? `, ${skipped} skipped (taken or decided)` : ""), skipped > 0);
         if (result.decided.includes(cid)) { left = true; setTimeout(() => { location.href = item.dataset.back; }, 600); }
@@ -398,7 +414,7 @@ function translatePages() {
     const text = $("textarea", pair).value;
     const status = $(".saved", pair);
     try {
-      await api("/api/translations", { cid: editor.dataset.cid, field, lang: editor.dataset.lang, text });
+      await api("/api/translations", { cid: editor.dataset.cid, field, lang: editor.dataset.lang, text }, { idempotent: true });
       $("[data-origin]", pair).textContent = "human";
       $("[data-origin]", pair).className = "tag origin-human";
       status.textContent = "Saved: now a human translation, reused for identical text.";

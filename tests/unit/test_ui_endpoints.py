@@ -191,12 +191,56 @@ def test_a_decision_is_an_event_and_shows_at_once(client: TestClient, settings: 
         "moderator",
         "personal_data",
     )
-    assert event.expected_revision == 1
+    assert event.seen_decisions == 0
     # A rejection needs a reason from the taxonomy; an escalation needs a note.
     bad = dict(body, cid="decidim-test:c-2", reason_code="because")
     assert client.post("/api/decide", json=bad, headers={"X-CSRF-Token": token}).status_code == 422
     note = dict(body, cid="decidim-test:c-2", decision="escalate", statement=" ")
     assert client.post("/api/decide", json=note, headers={"X-CSRF-Token": token}).status_code == 422
+
+
+def test_a_retried_or_double_submitted_action_is_one_event(
+    client: TestClient, settings: Settings
+) -> None:
+    """The page's idempotency key: the same action again is answered as done, not a 409, and
+    publishes nothing new; a bulk action retried decides each item once."""
+    log_in(client, "moderator")
+    token = csrf(client)
+    body = {
+        "cid": CID,
+        "decision": "approve",
+        "seen_version": 1,
+        "seen_decisions": 0,
+        "idempotency_key": "k-3f2a9c1d",
+    }
+    first = client.post("/api/decide", json=body, headers={"X-CSRF-Token": token})
+    again = client.post("/api/decide", json=body, headers={"X-CSRF-Token": token})
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json()["state"] == "approved"
+    context = client.app.state.context  # type: ignore[attr-defined]
+    [record] = context.bus.read(settings.topic("decisions"))
+    # Another action (another key) on the same stale view is a conflict, as before.
+    other = dict(body, idempotency_key="k-77aa0b12")
+    assert (
+        client.post("/api/decide", json=other, headers={"X-CSRF-Token": token}).status_code == 409
+    )
+    bulk = {
+        "decision": "reject",
+        "reason_code": "spam",
+        "ids": ["decidim-test:c-2", "decidim-test:c-3"],
+        "idempotency_key": "bulk-5c0ffee1",
+    }
+    one = client.post("/api/bulk", json=bulk, headers={"X-CSRF-Token": token}).json()
+    two = client.post("/api/bulk", json=bulk, headers={"X-CSRF-Token": token}).json()
+    assert (
+        sorted(one["decided"]) == sorted(two["decided"]) == ["decidim-test:c-2", "decidim-test:c-3"]
+    )
+    events = [
+        decode_event(r.value, expected=(ModerationDecided,))
+        for r in context.bus.read(settings.topic("decisions"))
+    ]
+    assert len(events) == 3 and len({e.event_id for e in events}) == 3
+    assert len({e.bulk_id for e in events[1:]}) == 1
 
 
 def test_a_claimed_item_cannot_be_decided_by_another(
