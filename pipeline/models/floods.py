@@ -1,27 +1,22 @@
-"""Near-duplicate floods: MinHash/LSH over recent contributions, with stable cluster ids.
+"""Near-duplicate floods: MinHash signatures cut into LSH bands.
 
 A copy-paste campaign (the same comment with small edits, from many accounts) forms one
-cluster, so a moderator can act on the whole flood at once. The index keeps the most recent
-``window`` contributions of this worker in memory.
+cluster, so a moderator can act on the whole flood at once. This module is the pure part: a
+text's MinHash signature (character 5-grams, ``num_perm`` permutations) cut into the bands of
+an LSH index tuned for Jaccard ``similarity`` (the same banding as datasketch's
+``MinHashLSH``). Texts that share a band are near-duplicate candidates. The index itself, the
+clusters and the window of recent contributions live in the shared scorer state
+(:mod:`pipeline.store.scorer_state`), so every scorer replica and restart sees one index.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections import OrderedDict
-from dataclasses import dataclass
 
 from datasketch import MinHash, MinHashLSH
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-
-
-@dataclass(frozen=True)
-class FloodMatch:
-    cluster_id: str | None
-    size: int
-    joined: tuple[str, ...] = ()  # earlier contributions that joined the cluster just now
 
 
 def _shingles(text: str, size: int = 5) -> set[bytes]:
@@ -31,7 +26,10 @@ def _shingles(text: str, size: int = 5) -> set[bytes]:
 
 
 class FloodDetector:
-    """Assigns each text to a cluster of near-duplicates (Jaccard ≥ ``similarity``)."""
+    """LSH band keys of a text: texts sharing a band are near-duplicates (Jaccard ≥ similarity).
+
+    ``window`` is the number of recent contributions the shared index keeps.
+    """
 
     def __init__(
         self,
@@ -41,15 +39,12 @@ class FloodDetector:
         window: int = 20_000,
         min_tokens: int = 4,
     ) -> None:
+        self.similarity = similarity
         self.num_perm = num_perm
         self.window = window
         self.min_tokens = min_tokens
-        self._lsh = MinHashLSH(threshold=similarity, num_perm=num_perm)
-        self._recent: OrderedDict[str, str | None] = OrderedDict()  # key → cluster id
-        self._sizes: dict[str, int] = {}
-        # Indexes that keep every step independent of the window's size.
-        self._members: dict[str, dict[str, None]] = {}  # cluster id → its keys, in order
-        self._versions: dict[str, list[str]] = {}  # "id#" stem → keys of its versions
+        lsh = MinHashLSH(threshold=similarity, num_perm=num_perm)
+        self.band_count, self.rows = lsh.b, lsh.r
         template = MinHash(num_perm=num_perm, seed=7)
         self._permutations, self._scheme = template.permutations, template.scheme
 
@@ -63,79 +58,17 @@ class FloodDetector:
         sketch.update_batch(list(_shingles(text)))
         return sketch
 
-    @staticmethod
-    def _stem(key: str) -> str:
-        return key.rsplit("#", 1)[0] + "#"
-
-    def _assign(self, key: str, cluster: str | None) -> None:
-        previous = self._recent.get(key)
-        if previous is not None:
-            self._members.get(previous, {}).pop(key, None)
-        self._recent[key] = cluster
-        if cluster is not None:
-            self._members.setdefault(cluster, {})[key] = None
-
-    def _drop(self, key: str) -> str | None:
-        cluster = self._recent.pop(key)
-        self._lsh.remove(key)
-        if cluster is not None:
-            members = self._members.get(cluster, {})
-            members.pop(key, None)
-            if not members:
-                self._members.pop(cluster, None)
-        versions = self._versions.get(self._stem(key), [])
-        if key in versions:
-            versions.remove(key)
-        if not versions:
-            self._versions.pop(self._stem(key), None)
-        return cluster
-
-    def add(self, key: str, text: str) -> FloodMatch:
+    def bands(self, text: str) -> tuple[str, ...] | None:
+        """``"<band>:<hash>"`` for each LSH band; None for texts too short to be a flood."""
         if len(_TOKEN.findall(text)) < self.min_tokens:
-            return FloodMatch(None, 0)  # "+1" and "Agreed!" are not a flood
-        if key in self._recent:
-            cluster = self._recent[key]
-            return FloodMatch(cluster, self._sizes.get(cluster, 0) if cluster else 0)
-        self._forget_versions(key)
-        sketch = self._minhash(text)
-        neighbours = [n for n in self._lsh.query(sketch) if n in self._recent]
-        self._lsh.insert(key, sketch)
-        self._recent[key] = None
-        self._versions.setdefault(self._stem(key), []).append(key)
-        try:
-            return self._cluster(key, neighbours)
-        finally:
-            self._evict()
+            return None  # "+1" and "Agreed!" are not a flood
+        values = self._minhash(text).hashvalues.astype("<u8")
+        rows = self.rows
+        return tuple(
+            f"{b}:{_digest(values[b * rows : (b + 1) * rows].tobytes())}"
+            for b in range(self.band_count)
+        )
 
-    def _cluster(self, key: str, neighbours: list[str]) -> FloodMatch:
-        if not neighbours:
-            return FloodMatch(None, 0)
-        clusters = list(dict.fromkeys(c for n in neighbours if (c := self._recent[n])))
-        if clusters:  # join the largest; clusters this text bridges merge into it
-            cluster = max(clusters, key=lambda c: self._sizes.get(c, 0))
-        else:
-            cluster = "c-" + hashlib.sha1(neighbours[0].encode()).hexdigest()[:8]
-        moved = [m for c in clusters if c != cluster for m in self._members.get(c, {})]
-        joined = tuple(n for n in neighbours if self._recent[n] is None) + tuple(moved)
-        for member in (*joined, key):
-            self._assign(member, cluster)
-        for merged in clusters:
-            if merged != cluster:
-                self._sizes.pop(merged, None)
-        self._sizes[cluster] = self._sizes.get(cluster, 0) + len(joined) + 1
-        return FloodMatch(cluster, self._sizes[cluster], joined)
 
-    def _forget_versions(self, key: str) -> None:
-        """An edit is not a duplicate of its own earlier version: drop ``id#<older>`` keys."""
-        for old in list(self._versions.get(self._stem(key), [])):
-            cluster = self._drop(old)
-            if cluster is not None:
-                self._sizes[cluster] = max(0, self._sizes.get(cluster, 1) - 1)
-
-    def members(self, cluster_id: str) -> tuple[str, ...]:
-        """Keys of the recent contributions in a cluster."""
-        return tuple(self._members.get(cluster_id, {}))
-
-    def _evict(self) -> None:
-        while len(self._recent) > self.window:
-            self._drop(next(iter(self._recent)))
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=8).hexdigest()

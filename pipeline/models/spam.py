@@ -5,8 +5,10 @@ list (the matched phrase shown), and the author's burst rate in a sliding window
 near-duplicates are found by :mod:`pipeline.models.floods`. The combined score is a noisy-OR
 of the signals' weights, so two weak signals add up and one strong signal suffices.
 
-Burst windows are kept in the worker's memory: with several scorer processes each sees the
-authors of its own partitions, so an author's posts spread over partitions count per process.
+The detector itself holds no state the pipeline relies on: the scorer counts an author's
+posts in the window in the shared scorer state (:mod:`pipeline.store.scorer_state`) and asks
+:meth:`SpamDetector.burst` for the signal. :meth:`SpamDetector.signals` keeps a window in this
+process's memory, for a single-process caller (the Coral moderation phase).
 """
 
 from __future__ import annotations
@@ -84,13 +86,30 @@ class SpamDetector:
         self._recent: dict[str, deque[float]] = defaultdict(deque)
 
     def signals(self, text: str, author: str, at: datetime) -> list[SpamSignal]:
+        """Content signals and the burst of this process's window (see the module doc)."""
+        return self.content(text) + self._burst(author, at)
+
+    def content(self, text: str) -> list[SpamSignal]:
+        """The signals of the text alone: links, shouting, repetition, phrases."""
         out: list[SpamSignal] = []
         out += self._links(text)
         out += self._shouting(text)
         out += self._repetition(text)
         out += self._phrases(text)
-        out += self._burst(author, at)
         return out
+
+    def burst(self, author: str, count: int) -> list[SpamSignal]:
+        """The burst signal for an author's ``count`` posts in the window (this one included)."""
+        if count <= self.policy.burst_max:
+            return []
+        minutes = self.policy.burst_window_s / 60
+        return [
+            SpamSignal(
+                name="burst",
+                value=float(count),
+                explanation=f"author {author} posted {count} times in {minutes:g} min",
+            )
+        ]
 
     def _links(self, text: str) -> list[SpamSignal]:
         domains = [domain_of(url) for url in _URL.findall(text)]
@@ -173,13 +192,4 @@ class SpamDetector:
         window.append(now)
         while window and window[0] < now - self.policy.burst_window_s:
             window.popleft()
-        if len(window) <= self.policy.burst_max:
-            return []
-        minutes = self.policy.burst_window_s / 60
-        return [
-            SpamSignal(
-                name="burst",
-                value=float(len(window)),
-                explanation=f"author {author} posted {len(window)} times in {minutes:g} min",
-            )
-        ]
+        return self.burst(author, len(window))

@@ -7,12 +7,17 @@
   original text; a ``spam`` score (noisy-OR of the signals) joins the toxicity scores.
 * When a flood cluster reaches the policy's ``flood_min_size``, every earlier member gets a
   ``scope="cluster"`` update so that the whole flood can be acted on at once.
+* Author counts, burst windows and the flood index are shared state in the store
+  (:mod:`pipeline.store.scorer_state`), read and written once per poll batch: replicas and
+  restarts see one flood, and a replayed event gets the facts recorded the first time, so it
+  emits the same events again.
+* Only the English pivot text is decoded from a ``ContributionTranslated`` (:meth:`decode`).
 * Without a configured model, toxicity is recorded as unavailable; spam signals still run.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+import json
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -30,6 +35,15 @@ from pipeline.schemas import (
 )
 from pipeline.schemas.envelope import Envelope
 from pipeline.store.base import QueueStore
+from pipeline.store.scorer_state import (
+    Facts,
+    Observation,
+    ScorerLimits,
+    ScorerState,
+    member_key,
+    open_scorer_state,
+    split_member_key,
+)
 from pipeline.workers.runner import Stage
 
 log = get_logger("scorer")
@@ -44,20 +58,27 @@ class ScorerStage(Stage):
     accepts: ClassVar[tuple[type, ...]] = (LanguageIdentified, ContributionTranslated)
 
     def __init__(
-        self, policy: Policy, toxicity: Any | None = None, unavailable_reason: str = NO_MODEL
+        self,
+        policy: Policy,
+        toxicity: Any | None = None,
+        unavailable_reason: str = NO_MODEL,
+        *,
+        state: ScorerState | None = None,
     ) -> None:
+        """Without ``state``, the scorer keeps its own in memory (tests, a lone process)."""
         self.policy = policy
         self.toxicity = toxicity
         self.unavailable_reason = unavailable_reason
         self.spam = SpamDetector(policy.spam)
         self.floods = FloodDetector(policy.spam.flood_similarity, window=policy.spam.flood_window)
-        self.authors: Counter[str] = Counter()
+        self.state = state or open_scorer_state(None, ScorerLimits.of(policy.spam))
 
     @classmethod
     def from_settings(cls, settings: Settings, store: QueueStore | None = None) -> ScorerStage:
         policy = load_policy(settings.policy_file)
+        state = open_scorer_state(store, ScorerLimits.of(policy.spam))
         if settings.toxicity_checkpoint is None or settings.toxicity_config_dir is None:
-            return cls(policy)
+            return cls(policy, state=state)
         from pipeline.models.toxicity import ToxicityScorer
 
         scorer = ToxicityScorer(
@@ -66,12 +87,43 @@ class ScorerStage(Stage):
             batch_size=settings.toxicity_batch_size,
         )
         log.info("toxicity model loaded", extra={"model": scorer.model_id, "device": scorer.device})
-        return cls(policy, scorer)
+        return cls(policy, scorer, state=state)
+
+    def decode(self, value: bytes, settings: Settings) -> Any:
+        """Decode a record, keeping of a ``ContributionTranslated`` only what is scored.
+
+        A translated contribution carries every target language; the scorer needs only the
+        English translations, and none when the model covers the source language. Those are
+        dropped before validation (invalid records still fail with a reason).
+        """
+        if b"ContributionTranslated" not in value or len(value) > settings.max_event_bytes:
+            return super().decode(value, settings)
+        try:
+            doc = json.loads(value)
+        except (ValueError, UnicodeDecodeError):
+            return super().decode(value, settings)  # the default names what is wrong
+        if not isinstance(doc, dict) or doc.get("type") != "ContributionTranslated":
+            return super().decode(value, settings)
+        translations = doc.get("translations")
+        if not self._needs_english(doc.get("source_language")):
+            doc["translations"], doc["unavailable"] = [], []
+        elif isinstance(translations, list):
+            doc["translations"] = [
+                t
+                for t in translations
+                if not isinstance(t, dict) or t.get("target_language") == "en"
+            ]
+            doc["unavailable"] = []
+        return super().decode(json.dumps(doc).encode(), settings)
+
+    def _needs_english(self, source_language: Any) -> bool:
+        return self.toxicity is not None and source_language not in self.toxicity.languages
 
     def process(self, events: Sequence[Any]) -> list[Envelope]:
         jobs: list[tuple[Any, str, str]] = []  # (event, text, text_language) to score
         outputs: list[Envelope] = []
         plans: list[tuple[Any, str | None, str | None]] = []
+        facts = self._observe(events)
         for event in events:
             if isinstance(event, LanguageIdentified):
                 lang = event.language.lang
@@ -90,10 +142,25 @@ class ScorerStage(Stage):
         for event, gap, lang in plans:
             values = by_event.get(id(event))
             if isinstance(event, LanguageIdentified):
-                outputs.extend(self._original(event, values, gap, lang))
+                outputs.extend(self._original(event, values, gap, lang, facts[id(event)]))
             elif values is not None:
                 outputs.append(self._translation(event, values))
         return outputs
+
+    def _observe(self, events: Sequence[Any]) -> dict[int, Facts]:
+        """The shared state's facts for each original of the batch, in one round trip."""
+        originals = [e for e in events if isinstance(e, LanguageIdentified)]
+        observations = [
+            Observation(
+                key=member_key(e.contribution_id, e.contribution_version),
+                author=e.contribution.author,
+                at_ms=int(e.contribution.created_at.timestamp() * 1000),
+                bands=self.floods.bands(e.contribution.text),
+            )
+            for e in originals
+        ]
+        found = self.state.observe(observations)
+        return {id(e): f for e, f in zip(originals, found, strict=True)}
 
     def _gap(self, lang: str | None) -> str:
         if self.toxicity is None:
@@ -106,7 +173,7 @@ class ScorerStage(Stage):
 
     def _english(self, event: ContributionTranslated) -> str | None:
         """The English translation of a contribution the model cannot score as written."""
-        if self.toxicity is None or event.source_language in self.toxicity.languages:
+        if not self._needs_english(event.source_language):
             return None
         parts = {t.field: t.text for t in event.translations if t.target_language == "en"}
         if "body" not in parts:
@@ -130,24 +197,21 @@ class ScorerStage(Stage):
         values: dict[str, float] | None,
         gap: str | None,
         lang: str | None,
+        facts: Facts,
     ) -> list[Envelope]:
         c = event.contribution
-        signals = self.spam.signals(c.text, c.author, c.created_at)
-        key = f"{event.contribution_id}#{event.contribution_version}"
-        flood = self.floods.add(key, c.text)
-        min_size = self.policy.spam.flood_min_size
-        if flood.cluster_id and flood.size >= min_size:
+        signals = self.spam.content(c.text) + self.spam.burst(c.author, facts.burst_count)
+        key = member_key(event.contribution_id, event.contribution_version)
+        if facts.cluster_id and facts.cluster_size >= self.policy.spam.flood_min_size:
             signals.append(
                 SpamSignal(
                     name="flood",
-                    value=float(flood.size),
-                    explanation=f"near-duplicate of {flood.size - 1} contributions "
-                    f"(cluster {flood.cluster_id})",
+                    value=float(facts.cluster_size),
+                    explanation=f"near-duplicate of {facts.cluster_size - 1} contributions "
+                    f"(cluster {facts.cluster_id})",
                 )
             )
         spam_score = combine(signals)
-        prior = self.authors[c.author]
-        self.authors[c.author] += 1
         scores = self._toxicity_scores(values, lang, "original") if values is not None else []
         scores.append(
             Score(category="spam", value=spam_score, model=SPAM_MODEL, text_language=lang)
@@ -162,18 +226,15 @@ class ScorerStage(Stage):
                 unavailable_reason=gap,
                 spam_score=spam_score,
                 spam_signals=signals,
-                cluster_id=flood.cluster_id,
-                cluster_size=flood.size,
-                author_prior_contributions=prior,
+                cluster_id=facts.cluster_id,
+                cluster_size=facts.cluster_size,
+                author_prior_contributions=facts.prior_contributions,
             )
         ]
-        if flood.cluster_id is None:
-            return out
-        members = self.floods.members(flood.cluster_id) if flood.size == min_size else flood.joined
-        for member in members:
+        for member in facts.notify:
             if member == key:
                 continue
-            cid, version = member.rsplit("#", 1)
+            cid, version = split_member_key(member)
             out.append(
                 event.derive(
                     ContributionScored,
@@ -181,9 +242,9 @@ class ScorerStage(Stage):
                     part=f"cluster:{member}",
                     scope="cluster",
                     contribution_id=cid,
-                    contribution_version=int(version),
-                    cluster_id=flood.cluster_id,
-                    cluster_size=flood.size,
+                    contribution_version=version,
+                    cluster_id=facts.cluster_id,
+                    cluster_size=facts.cluster_size,
                 )
             )
         return out
@@ -196,3 +257,6 @@ class ScorerStage(Stage):
             scores=self._toxicity_scores(values, "en", "translation"),
             toxicity_available=True,
         )
+
+    def close(self) -> None:
+        self.state.close()

@@ -1,10 +1,16 @@
-"""Near-duplicate floods: one cluster per campaign, however its members arrive."""
+"""Near-duplicate floods: one cluster per campaign, however its members arrive.
+
+The signatures are pure (:class:`FloodDetector`); the index runs here on the in-memory SQLite
+scorer state, and tests/contract/test_scorer_state.py holds every backend to the same answers.
+"""
 
 from __future__ import annotations
 
 import random
 
 from pipeline.models.floods import FloodDetector
+from pipeline.store.scorer_state import Facts, Observation, ScorerLimits
+from pipeline.store.scorer_state_sqlite import SqliteScorerState
 
 BASES = [
     "Sign the petition now at http://petition-flood.example to stop the new bypass road",
@@ -18,27 +24,51 @@ def flood_text(rng: random.Random) -> str:
     return f"{text} {rng.choice(FILLERS)} {rng.choice(FILLERS)}"
 
 
+class Index:
+    """A flood index in memory: what the scorer keeps in the store."""
+
+    def __init__(self, similarity: float = 0.7, window: int = 20_000) -> None:
+        self.detector = FloodDetector(similarity, window=window)
+        self.state = SqliteScorerState.in_memory(ScorerLimits(flood_window=window))
+
+    def add(self, key: str, text: str) -> Facts:
+        observation = Observation(key, "author", 0, self.detector.bands(text))
+        return self.state.observe([observation])[0]
+
+
+def test_near_duplicates_share_a_band_and_unrelated_texts_do_not() -> None:
+    floods = FloodDetector(0.7)
+    one, two = floods.bands(BASES[0] + " please today"), floods.bands(BASES[0] + " share it")
+    other = floods.bands("We need more night trains between the capitals of Europe.")
+    assert one is not None and two is not None and other is not None
+    assert len(one) == floods.band_count and floods.band_count * floods.rows == 64
+    assert set(one) & set(two)
+    assert not set(one) & set(other)
+    assert floods.bands(BASES[0]) == FloodDetector(0.7).bands(BASES[0])  # stable across processes
+    assert floods.bands("+1") is None
+
+
 def test_fifty_near_identical_comments_from_twenty_authors_form_one_cluster() -> None:
     rng = random.Random(3)
-    floods = FloodDetector(0.7)
+    floods = Index()
     cluster_of: dict[str, str | None] = {}
     for n in range(50):
         key = f"decidim:c-{n}#1"
         text = flood_text(rng) if n % 5 else BASES[n % 2]  # a few exact copies too
         match = floods.add(key, f"{text} (from author a{n % 20})")
         cluster_of[key] = match.cluster_id
-        for member in match.joined:
+        for member in match.notify:
             cluster_of[member] = match.cluster_id
     # Everything ends up in the cluster of the last match (clusters merge as they bridge).
     final = match.cluster_id
     assert final is not None
     assert set(cluster_of.values()) == {final}
-    assert match.size == 50
-    assert len(floods.members(final)) == 50
+    assert match.cluster_size == 50
+    assert len(floods.state.members(final)) == 50
 
 
 def test_unrelated_texts_and_short_comments_stay_alone() -> None:
-    floods = FloodDetector(0.7)
+    floods = Index()
     texts = [
         "We need more night trains between the capitals of Europe.",
         "Wir brauchen mehr Radwege in unserer Stadt und sichere Kreuzungen.",
@@ -52,7 +82,7 @@ def test_unrelated_texts_and_short_comments_stay_alone() -> None:
 
 
 def test_an_edit_is_not_a_duplicate_of_its_earlier_version() -> None:
-    floods = FloodDetector(0.7)
+    floods = Index()
     text = "Build a safe cycle lane along the river from the station to the old town centre."
     floods.add("p:c-1#1", text)
     assert floods.add("p:c-1#2", text + " Updated.").cluster_id is None
@@ -60,7 +90,7 @@ def test_an_edit_is_not_a_duplicate_of_its_earlier_version() -> None:
 
 
 def test_the_window_forgets_old_contributions() -> None:
-    floods = FloodDetector(0.7, window=10)
+    floods = Index(window=10)
     text = "Sign the petition now at http://petition-flood.example to stop the road"
     floods.add("old#1", text)
     for n in range(12):
