@@ -7,19 +7,24 @@ runs as its own ``hemicycle run --worker NAME`` process, with the test models (a
 MarianMT packaged for argos and a tiny detoxify-format XLM-R, both trained here in seconds),
 on the embedded bus and store and on Kafka (Tansu) + Redis.
 
-Reports end-to-end throughput (first submit → every contribution in the queue and every
+Reports, per mode: events per contribution on the bus (records on every topic but dead
+letters, per record on ``contributions.submitted``, as ``hemicycle status --json`` counts them;
+budget 6), end-to-end throughput (first submit → every contribution in the queue and every
 stage idle), p50/p95 submit-to-queue latency (from each version's publication to its
-``queued_at``), and the ratio of end-to-end throughput to the slowest stage's model-only
-throughput (each model alone on the same contributions, in this process).
+``queued_at``), and the ratio of end-to-end throughput to the slowest model alone (each model
+alone on the same contributions, in this process; target ≥ 0.5). ``--profile DIR`` runs every
+worker under cProfile and prints where each spends its time.
 
-    python benchmarks/replay.py [--contributions 40000] [--modes embedded,kafka]
+    python benchmarks/replay.py [--contributions 40000] [--modes embedded,kafka] [--profile DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
+import pstats
 import random
 import statistics
 import subprocess
@@ -34,12 +39,13 @@ sys.path.insert(0, str(REPO))
 
 from pipeline.bus import open_bus  # noqa: E402
 from pipeline.bus.base import total_lag  # noqa: E402
-from pipeline.config import Settings  # noqa: E402
+from pipeline.config import TOPICS, Settings  # noqa: E402
 from pipeline.models.langid import LanguageDetector  # noqa: E402
 from pipeline.models.segment import segment  # noqa: E402
 from pipeline.models.toxicity import ToxicityScorer  # noqa: E402
 from pipeline.models.translate import install_model, list_models, load_backend  # noqa: E402
 from pipeline.schemas import Contribution, ContributionSubmitted, Trace  # noqa: E402
+from pipeline.status import fan_out  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
 from pipeline.workers import WORKER_NAMES, stage_class  # noqa: E402
 from tests.services import RedisServer, Tansu  # noqa: E402
@@ -146,17 +152,38 @@ def model_only(contribs: list[Contribution], settings: Settings) -> dict[str, fl
     return rates
 
 
-def run_mode(name: str, env: dict[str, str], contribs: list[Contribution]) -> dict[str, float]:
+def worker_command(worker: str, profile: Path | None) -> list[str]:
+    run = ["-m", "pipeline.cli", "run", "--worker", worker]
+    if profile is None:
+        return [sys.executable, *run]
+    return [sys.executable, "-m", "cProfile", "-o", str(profile / f"{worker}.prof"), *run]
+
+
+def print_profiles(profile: Path, top: int = 10) -> None:
+    """Each worker's busiest functions, by own time and by time including callees."""
+    for path in sorted(profile.glob("*.prof")):
+        stats = pstats.Stats(str(path), stream=io.StringIO())
+        rows = stats.stats.items()  # type: ignore[attr-defined]
+        print(f"    profile {path.stem} (wall of the process {stats.total_tt:.1f} s):")
+        for label, column in (("own", 2), ("with callees", 3)):
+            print(f"      by {label} time:")
+            for (file, line, func), values in sorted(rows, key=lambda r: -r[1][column])[:top]:
+                where = f"{Path(file).name}:{line}({func})"
+                print(f"        {values[column]:7.2f} s  {values[1]:>9} calls  {where}")
+
+
+def run_mode(
+    name: str, env: dict[str, str], contribs: list[Contribution], profile: Path | None = None
+) -> dict[str, float]:
     os.environ.update(env)
     settings = Settings()
     bus = open_bus(settings)
     store = open_store(settings)
+    if profile is not None:
+        profile.mkdir(parents=True, exist_ok=True)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "pipeline.cli", "run", "--worker", worker],
-            env=env,
-            cwd=REPO,
-            stderr=subprocess.DEVNULL,
+            worker_command(worker, profile), env=env, cwd=REPO, stderr=subprocess.DEVNULL
         )
         for worker in WORKER_NAMES
     ]
@@ -200,13 +227,24 @@ def run_mode(name: str, env: dict[str, str], contribs: list[Contribution]) -> di
             if sent is not None and item.queued_at is not None:
                 latencies.append(item.queued_at.timestamp() - sent)
         latencies.sort()
+        fan = fan_out(bus.topic_counts([settings.topic(t) for t in TOPICS]), settings)
         result = {
             "throughput": len(contribs) / elapsed,
             "elapsed_s": elapsed,
             "published_s": published,
             "p50": statistics.median(latencies),
             "p95": latencies[int(0.95 * (len(latencies) - 1))],
+            "events_per_contribution": fan["total"],
         }
+        per_topic = ", ".join(
+            f"{topic.removeprefix(settings.topic_prefix)} {ratio:.2f}"
+            for topic, ratio in fan["per_topic"].items()
+            if ratio
+        )
+        print(
+            f"  {name:<16} events per contribution: {fan['total']:.2f} ({per_topic})",
+            flush=True,
+        )
         print(
             f"  {name:<16} {len(contribs)} contributions in {elapsed:6.1f} s "
             f"(published over {published:.1f} s) = {result['throughput']:6.0f}/s; "
@@ -222,12 +260,17 @@ def run_mode(name: str, env: dict[str, str], contribs: list[Contribution]) -> di
             proc.wait(60)
         store.close()
         bus.close()
+        if profile is not None:
+            print_profiles(profile)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contributions", type=int, default=40_000)
     parser.add_argument("--modes", default="embedded,kafka")
+    parser.add_argument(
+        "--profile", type=Path, help="run the workers under cProfile, files under this folder"
+    )
     args = parser.parse_args()
     contribs = conference(args.contributions)
     print(
@@ -257,6 +300,10 @@ def main() -> None:
             + f"; slowest: {slowest}"
         )
         results = {}
+
+        def profile_of(mode: str) -> Path | None:
+            return None if args.profile is None else args.profile.resolve() / mode
+
         for mode in args.modes.split(","):
             env = dict(base, **common, HEMICYCLE_DATA_DIR=str(root / f"data-{mode}"))
             if mode == "kafka":
@@ -270,17 +317,18 @@ def main() -> None:
                     "HEMICYCLE_REDIS_URL": redis.url,
                 }
                 try:
-                    results[mode] = run_mode("Kafka + Redis", env, contribs)
+                    results[mode] = run_mode("Kafka + Redis", env, contribs, profile_of(mode))
                 finally:
                     tansu.stop()
                     redis.stop()
             else:
-                results[mode] = run_mode("embedded", env, contribs)
+                results[mode] = run_mode("embedded", env, contribs, profile_of(mode))
         for mode, r in results.items():
             print(
-                f"{mode}: end-to-end {r['throughput']:.0f}/s = "
+                f"{mode}: {r['events_per_contribution']:.2f} events per contribution (budget 6); "
+                f"end-to-end {r['throughput']:.0f}/s = "
                 f"{r['throughput'] / rates[slowest]:.2f} x the slowest model alone "
-                f"({slowest}, {rates[slowest]:,.0f}/s; target ≥ 0.9)"
+                f"({slowest}, {rates[slowest]:,.0f}/s; target ≥ 0.5, on the way to 0.9)"
             )
 
 

@@ -74,6 +74,10 @@ class _Field:
         return getattr(self.event.contribution, self.name)  # type: ignore[no-any-return]
 
 
+# Per source language: (target, languages passed, model of each leg) and the unreachable targets.
+_Plan = tuple[list[tuple[str, list[str], list[ModelInfo]]], list[UnavailableTranslation]]
+
+
 def batch_budget(settings: Settings) -> BatchBudget:
     """Large model calls: CTranslate2 sorts and sub-batches inside one call better than we can
     across several (it keeps every thread busy to the end); the token budget bounds memory."""
@@ -104,7 +108,7 @@ class TranslatorStage(Stage):
         self.max_segment_chars = max_segment_chars
         self.max_event_bytes = max_event_bytes
         self._backends: dict[str, TranslationBackend] = {}
-        self._routes: dict[tuple[str, str], tuple[list[str], list[ModelInfo]] | str] = {}
+        self._plans: dict[str, _Plan] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, store: QueueStore) -> TranslatorStage:
@@ -154,30 +158,36 @@ class TranslatorStage(Stage):
         for n, event in enumerate(identified):
             source = event.language.lang
             assert source is not None
+            routes, missing = self._plan(source)
+            if missing:
+                unavailable[n] = missing
             segmented = {
                 name: segment(text, source, max_chars=self.max_segment_chars)
                 for name in ("title", "body")
-                if (text := getattr(event.contribution, name))
+                if routes and (text := getattr(event.contribution, name))
             }
-            for target in self.targets:
-                if target == source:
-                    continue
-                routed = self._route(source, target)
-                if isinstance(routed, str):
-                    missing = UnavailableTranslation(target_language=target, reason=routed)
-                    unavailable.setdefault(n, []).append(missing)
-                    continue
+            for target, route, models in routes:
                 for name, parts in segmented.items():
-                    fields.append(_Field(event, name, target, routed[0], routed[1], parts))
+                    fields.append(_Field(event, name, target, route, models, parts))
         self._translate(fields)
         return self._events(identified, fields, unavailable)
 
-    def _route(self, source: str, target: str) -> tuple[list[str], list[ModelInfo]] | str:
-        """:meth:`route`, remembered: the models do not change while the stage runs."""
-        key = (source, target)
-        if key not in self._routes:
-            self._routes[key] = self.route(source, target)
-        return self._routes[key]
+    def _plan(self, source: str) -> _Plan:
+        """Routes to every target, and the targets with none, from ``source``; remembered, as
+        the models do not change while the stage runs."""
+        if source not in self._plans:
+            routes: list[tuple[str, list[str], list[ModelInfo]]] = []
+            missing: list[UnavailableTranslation] = []
+            for target in self.targets:
+                if target == source:
+                    continue
+                routed = self.route(source, target)
+                if isinstance(routed, str):
+                    missing.append(UnavailableTranslation(target_language=target, reason=routed))
+                else:
+                    routes.append((target, *routed))
+            self._plans[source] = (routes, missing)
+        return self._plans[source]
 
     def _learn(self, corrections: Sequence[TranslationCorrected]) -> None:
         """Remember translators' corrections: per segment where they line up, else whole."""
@@ -298,7 +308,7 @@ class TranslatorStage(Stage):
         """One event for the contribution version; split by languages only if it is too big."""
         whole = self._event(event, "", [t for ts in languages for t in ts], missing)
         limit = self.max_event_bytes
-        if limit is None or len(whole.to_json()) <= limit:
+        if limit is None or _size_bound(whole) <= limit or len(whole.to_json()) <= limit:
             return [whole]
         base = len(self._event(event, "", [], []).to_json())
         # Each unit's share of the JSON: its items and a comma each (one more than needed).
@@ -339,3 +349,15 @@ class TranslatorStage(Stage):
             translations=translations,
             unavailable=missing,
         )
+
+
+def _size_bound(event: ContributionTranslated) -> int:
+    """More than the event's JSON can take, cheaply: a character is at most 6 bytes (an
+    escaped control character), and field names, ids and punctuation stay within 400 bytes an
+    item and 2,000 for the envelope."""
+    chars = sum(
+        len(t.text) + len(t.model_id or "") + len(t.engine or "") + 3 * len(t.route)
+        for t in event.translations
+    ) + sum(len(u.reason) for u in event.unavailable)
+    items = len(event.translations) + len(event.unavailable)
+    return 6 * (chars + len(event.contribution_id)) + 400 * items + 2_000

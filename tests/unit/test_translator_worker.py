@@ -309,3 +309,9 @@ def test_an_event_under_the_limit_is_not_split(wide: TranslatorStage) -> None:
     [whole] = wide.process([event])
     wide.max_event_bytes = len(whole.to_json())
     assert [e.event_id for e in wide.process([event])] == [whole.event_id]
+
+
+def test_the_cheap_size_bound_is_never_below_the_real_size(wide: TranslatorStage) -> None:
+    for body in ("Kurzer Satz.", '\x01\x02"\\ ' * 500, "Größe 😀 ü ß. " * 300):
+        [event] = wide.process([identified(3, body, "de", title="\x7f\u2028")])
+        assert translator._size_bound(event) >= len(event.to_json())
