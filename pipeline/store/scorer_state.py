@@ -111,7 +111,8 @@ class ScorerState(ABC):
 
 
 def open_scorer_state(store: QueueStore | None, limits: ScorerLimits) -> ScorerState:
-    """The state kept beside ``store`` (Redis or the embedded SQLite file); in memory without."""
+    """The state kept with ``store`` (in Redis, or a SQLite file next to the embedded store's);
+    in memory without a store."""
     from pipeline.store.scorer_state_sqlite import SqliteScorerState
 
     if store is None:

@@ -1,8 +1,10 @@
-"""Scorer state in SQLite: tables beside the embedded store's, one transaction per batch.
+"""Scorer state in SQLite: a file beside the embedded store's, one transaction per batch.
 
-A connection of its own to the embedded store's file (or ``:memory:`` for tests and a scorer
-without a store): ``BEGIN IMMEDIATE`` takes the write lock first, so scorer processes sharing
-the file run their batches one after the other and see each other's members.
+The embedded store ``store.sqlite3`` gets ``store-scorer.sqlite3`` next to it (``:memory:``
+for tests and a scorer without a store). A file of its own: the scorer's batch transactions
+never hold the write lock that triage and the UI need on the queue. ``BEGIN IMMEDIATE`` takes
+the lock first, so scorer processes sharing the file run their batches one after the other and
+see each other's members.
 """
 
 from __future__ import annotations
@@ -70,9 +72,12 @@ class SqliteScorerState(ScorerState):
 
     @classmethod
     def beside(cls, store: EmbeddedStore, limits: ScorerLimits) -> SqliteScorerState:
-        """State in the embedded store's own file (its tables are named ``scorer_*``)."""
+        """State in a file next to the embedded store's (see the module doc)."""
         path = next(row[2] for row in store._db.execute("PRAGMA database_list") if row[1] == "main")
-        return cls(Path(path) if path else ":memory:", limits)
+        if not path:
+            return cls.in_memory(limits)
+        store_file = Path(path)
+        return cls(store_file.with_name(f"{store_file.stem}-scorer.sqlite3"), limits)
 
     def observe(self, observations: Sequence[Observation]) -> list[Facts]:
         if not observations:
