@@ -14,7 +14,16 @@ from collections.abc import Callable
 
 import pytest
 
-from pipeline.bus.base import Bus, BusConfigError, Consumer, Record, TopicPartition, total_lag
+from pipeline.bus.base import (
+    MAX_RECORD_BYTES,
+    Bus,
+    BusConfigError,
+    Consumer,
+    Record,
+    RecordsRefused,
+    TopicPartition,
+    total_lag,
+)
 from tests.conftest import REPO
 
 PARTITIONS = 3
@@ -214,3 +223,76 @@ def test_records_polled_by_a_killed_process_are_redelivered(
     assert {(r.partition, r.offset) for r in records} >= {tuple(p) for p in polled}
     assert len(records) == 50
     survivor.close()
+
+
+def test_replay_streams_every_partition_in_offset_order(
+    bus_factory: Callable[[], Bus], topic: str
+) -> None:
+    bus = bus_factory()
+    produce(bus, topic, 300, keys=30)
+    replay = bus.replay([topic])
+    assert replay.total == 300
+    assert sum(replay.ends.values()) == 300
+    records = list(replay)
+    assert len(records) == 300
+    offsets: dict[int, list[int]] = defaultdict(list)
+    seqs_by_key: dict[str, list[int]] = defaultdict(list)
+    for record in records:
+        offsets[record.partition].append(record.offset)
+        seqs_by_key[json.loads(record.value)["key"]].append(json.loads(record.value)["seq"])
+    for partition, seen in offsets.items():
+        assert seen == list(range(replay.ends[TopicPartition(topic, partition)]))
+    assert all(seqs == sorted(seqs) for seqs in seqs_by_key.values())
+
+
+def test_replay_stops_at_the_high_watermarks_read_at_its_start(
+    bus_factory: Callable[[], Bus], topic: str
+) -> None:
+    bus = bus_factory()
+    produce(bus, topic, 40)
+    replay = bus.replay([topic])
+    produce(bus, topic, 25)  # published after the start: not part of this replay
+    records = list(replay)
+    assert replay.total == len(records) == 40
+    assert {json.loads(r.value)["seq"] for r in records} == set(range(40))
+    assert bus.replay([topic]).total == 65
+
+
+def test_replay_of_several_topics_and_more_than_one_fetch(
+    bus_factory: Callable[[], Bus], topic: str
+) -> None:
+    bus = bus_factory()
+    other = f"test.{uuid.uuid4().hex[:8]}"
+    bus.ensure_topics([other], 1)
+    producer = bus.producer()
+    filler = "x" * 1000
+    for seq in range(3000):  # ~3 MB on one partition: several fetches, several chunks
+        producer.publish(other, "one-key", json.dumps({"seq": seq, "f": filler}).encode())
+    producer.flush()
+    producer.close()
+    produce(bus, topic, 10)
+    empty = f"test.{uuid.uuid4().hex[:8]}"
+    bus.ensure_topics([empty], PARTITIONS)
+    replay = bus.replay([other, topic, empty])
+    assert replay.total == 3010
+    seqs = [json.loads(r.value)["seq"] for r in replay if r.topic == other]
+    assert seqs == list(range(3000))
+    assert bus.replay([empty]).total == 0
+    assert list(bus.replay([empty])) == []
+
+
+def test_a_record_over_the_limit_is_refused_and_the_others_are_durable(
+    bus_factory: Callable[[], Bus], topic: str
+) -> None:
+    bus = bus_factory()
+    producer = bus.producer()
+    producer.publish(topic, "a", b'{"n": 1}')
+    producer.publish(topic, "b", b"x" * (MAX_RECORD_BYTES + 1))
+    producer.publish(topic, "c", b'{"n": 3}')
+    with pytest.raises(RecordsRefused) as refused:
+        producer.flush()
+    assert list(refused.value.refused) == [1]
+    producer.publish(topic, "d", b'{"n": 4}')
+    producer.flush()
+    producer.close()
+    assert sorted(r.key for r in bus.replay([topic])) == [b"a", b"c", b"d"]
