@@ -54,7 +54,6 @@ _TOPIC_EXISTS = 36
 COMPRESSION_TYPES = ("gzip", "snappy", "lz4", "zstd", "none")
 # Errors about one record itself: sending it again can never succeed.
 _RECORD_ERRORS = (MessageSizeTooLargeError, RecordListTooLargeError, InvalidRecordError)
-_REPLAY_STALL_S = 30.0  # no record for this long: check the broker is still there
 
 
 def _kafka_call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -73,6 +72,8 @@ def _bus_error(what: str, exc: KafkaError) -> BusError:
 
 
 class KafkaBus(Bus):
+    replay_stall_s = 30.0  # a replay fetching nothing this long checks the broker is still there
+
     def __init__(
         self,
         bootstrap_servers: str,
@@ -276,7 +277,7 @@ class KafkaBus(Bus):
                     reader.pause(tp)
                 if batch:
                     last_progress = time.monotonic()
-                elif time.monotonic() - last_progress > _REPLAY_STALL_S:
+                elif time.monotonic() - last_progress > self.replay_stall_s:
                     # Slow is fine, gone is not: BusUnavailable if no leader answers now.
                     self.high_watermarks([tp.topic for tp in todo])
                     last_progress = time.monotonic()
