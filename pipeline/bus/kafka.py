@@ -3,7 +3,10 @@
 * Producer: ``acks=all``, idempotence, zstd by default (any Kafka codec: gzip, snappy, lz4,
   zstd, none), key = contribution id; :meth:`flush` raises if any record was not
   acknowledged: :class:`RecordsRefused` for records refused for what they are (too large,
-  invalid), :class:`BusUnavailable` for anything else. Consumers read every codec.
+  invalid), :class:`BusUnavailable` for anything else. Consumers read every codec, and
+  records over the fetch limits (``max_partition_fetch_bytes``, 1 MiB): a broker answers a
+  fetch with at least its first batch whole (KIP-74; Tansu too, tested with 20 MB records).
+* Replay streams partitions up to the high watermarks read at its start, without a time cap.
 * Consumers: groups with manual commit only; on partition revocation the offsets handed out
   before the current poll are committed (the runner has processed and flushed them by then).
 * Lag and counts use the high watermark reported by fetch responses (``highwater()``), never
