@@ -60,6 +60,7 @@ def open_state(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenS
         opened.append(state)
         return state
 
+    open_one.stores = stores  # type: ignore[attr-defined]
     yield open_one
     for state in opened:
         state.close()
@@ -183,3 +184,13 @@ def test_replicas_building_concurrently_make_one_cluster(open_state: OpenState) 
         *(f"p:c-{n}#1" for n in range(120)),
         "p:c-500#1",
     }
+
+
+def test_clearing_the_store_for_a_rebuild_keeps_the_scorer_state(open_state: OpenState) -> None:
+    state = open_state()
+    text = "Stop the bypass road: sign the petition now at http://petition-flood.example"
+    first = state.observe([seen(n, text, author="same") for n in range(3)])
+    open_state.stores[0].clear()  # type: ignore[attr-defined]
+    after = state.observe([seen(3, text, author="same")])[0]
+    assert (after.cluster_id, after.cluster_size) == (first[-1].cluster_id, 4)
+    assert after.prior_contributions == 3
