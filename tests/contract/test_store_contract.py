@@ -257,3 +257,9 @@ def test_cache_multi_set_expires_with_its_ttl(store: QueueStore) -> None:
     while store.cache_get_many("ns", ["gone"]) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert store.cache_get_many("ns", ["gone", "kept"]) == {"kept": "y"}
+
+
+def test_the_interface_default_multi_get_agrees_with_the_backend(store: QueueStore) -> None:
+    QueueStore.cache_set_many(store, "ns", {"a": "1", "b": "2"}, ttl_s=3600)
+    assert QueueStore.cache_get_many(store, "ns", ["a", "b", "c", "a"]) == {"a": "1", "b": "2"}
+    assert store.cache_get_many("ns", ["a", "b", "c"]) == {"a": "1", "b": "2"}
