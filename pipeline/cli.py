@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="one JSON object per contribution")
     export.add_argument("--format", choices=["jsonl"], default="jsonl")
     export.add_argument("--output", "-o", type=Path, help="write here instead of standard output")
+    export.add_argument(
+        "--full",
+        action="store_true",
+        help="every field of every queue item (revision, conflicts, timestamps, decision ids)",
+    )
 
     status = sub.add_parser("status", help="topic counts, consumer lag, queue counts, dead letters")
     status.add_argument("--json", action="store_true", help="machine-readable output")
@@ -183,14 +188,15 @@ def cmd_detect(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.export import export_record
+    from pipeline.export import export_full, export_record
     from pipeline.store import open_store
 
     store = open_store(settings)
     out = args.output.open("w", encoding="utf-8") if args.output else sys.stdout
     try:
         for item in store.iter_items():
-            out.write(json.dumps(export_record(item), ensure_ascii=False) + "\n")
+            record = export_full(item) if args.full else export_record(item)
+            out.write(json.dumps(record, ensure_ascii=False, sort_keys=args.full) + "\n")
     finally:
         if args.output:
             out.close()
@@ -262,7 +268,9 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
         answer = input(f"Wipe the {settings.store} store and replay the log? [y/N] ")
         if answer.strip().lower() not in {"y", "yes"}:
             return EXIT_FAILED
-    report = rebuild_store(open_bus(settings), open_store(settings), settings)
+    report = rebuild_store(
+        open_bus(settings), open_store(settings), settings, progress=sys.stderr.isatty()
+    )
     print(
         f"replayed {report.replayed} events into {report.items} items "
         f"({report.skipped_invalid} invalid records skipped)"

@@ -1,10 +1,20 @@
-"""``hemicycle export``: one JSON object per contribution with everything known about it."""
+"""``hemicycle export``: one JSON object per contribution with everything known about it.
+
+``--full`` writes the queue item itself, every field (revision, conflicts, timestamps,
+decisions with their event ids): two stores in the same state export the same bytes, which is
+how a rebuild is checked against the live store.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from pipeline.schemas.queue import QueueItem
+
+
+def export_full(item: QueueItem) -> dict[str, Any]:
+    """Every field of the queue item, as stored."""
+    return item.model_dump(mode="json")
 
 
 def export_record(item: QueueItem) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from tqdm import tqdm
 
 from pipeline.bus.base import Bus
 from pipeline.config import Settings
-from pipeline.schemas import Contribution, ContributionSubmitted, Trace
+from pipeline.schemas import Contribution
 from pipeline.schemas.codec import describe_validation_error
+from pipeline.schemas.ids import submission_event
 
 FLUSH_EVERY = 1_000
 
@@ -26,22 +27,35 @@ class IngestReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
-def parse_line(line: str, settings: Settings) -> Contribution:
-    """One JSONL line → a valid contribution, or ``ValueError`` with a reason naming the field."""
+def parse_line(line: str | bytes, settings: Settings) -> Contribution:
+    """One JSONL line → a valid contribution, or ``ValueError`` with a reason naming the field.
+
+    The same contract as the API and the input topic: UTF-8 text (never silently repaired),
+    a JSON object, the contribution's own validation (versions, Unicode, limits).
+    """
     if len(line) > settings.max_event_bytes:
         raise ValueError(
-            f"line of {len(line)} characters exceeds the limit of {settings.max_event_bytes}"
+            f"line of {len(line)} bytes exceeds the limit of {settings.max_event_bytes}"
         )
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not UTF-8 text: {exc.reason} at byte {exc.start}") from None
     try:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise ValueError("not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
     try:
         return Contribution.model_validate(data, context=settings.validation_context)
     except ValidationError as exc:
         raise ValueError(describe_validation_error(exc)) from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
 
 
 def iter_lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
@@ -51,30 +65,44 @@ def iter_lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
+def iter_raw_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines as bytes (decoded one by one, so one bad line rejects only itself)."""
+    for number, line in enumerate(stream, start=1):
+        if line.strip():
+            yield number, line
+
+
 def ingest_file(
     path: Path, bus: Bus, settings: Settings, *, progress: bool | None = None
 ) -> IngestReport:
-    """Validate every line; publish the valid ones as ``ContributionSubmitted`` (durably)."""
+    """Validate every line; publish the valid ones as ``ContributionSubmitted`` (durably).
+
+    Event ids are those of the API (uuid5 of platform, id and version): ingesting a file again,
+    after a partial failure or not, publishes the same events and changes nothing downstream.
+    Whatever was accepted is flushed even when reading stops with an error.
+    """
     report = IngestReport()
     producer = bus.producer()
     topic = settings.topic("submitted")
     size = path.stat().st_size
     show = progress if progress is not None else (sys.stderr.isatty() and size > 1_000_000)
-    with (
-        path.open(encoding="utf-8", errors="replace") as stream,
-        tqdm(total=size, unit="B", unit_scale=True, disable=not show, desc="ingest") as bar,
-    ):
-        for number, line in iter_lines(stream):
-            bar.update(len(line.encode("utf-8", "replace")))
-            try:
-                contribution = parse_line(line, settings)
-            except ValueError as exc:
-                report.rejected.append((number, str(exc)))
-                continue
-            event = ContributionSubmitted(contribution=contribution, trace=Trace(producer="ingest"))
-            producer.publish(topic, event.contribution_id, event.to_json(), event.headers())
-            report.accepted += 1
-            if report.accepted % FLUSH_EVERY == 0:
-                producer.flush()
-    producer.close()
+    try:
+        with (
+            path.open("rb") as stream,
+            tqdm(total=size, unit="B", unit_scale=True, disable=not show, desc="ingest") as bar,
+        ):
+            for number, line in iter_raw_lines(stream):
+                bar.update(len(line))
+                try:
+                    contribution = parse_line(line, settings)
+                    event = submission_event(contribution, producer="ingest")
+                except ValueError as exc:  # pydantic's ValidationError is a ValueError too
+                    report.rejected.append((number, str(exc)))
+                    continue
+                producer.publish(topic, event.contribution_id, event.to_json(), event.headers())
+                report.accepted += 1
+                if report.accepted % FLUSH_EVERY == 0:
+                    producer.flush()
+    finally:
+        producer.close()
     return report

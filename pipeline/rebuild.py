@@ -1,13 +1,22 @@
 """``hemicycle rebuild``: wipe the store and rebuild it by replaying the log of record.
 
-Kafka (or the embedded bus) keeps every event; the store is a projection of it. Replaying the
-triage worker's input topics from the start through the same triage code gives back the same
-queue. Stop the triage workers first: a rebuild is the only writer while it runs.
+Kafka (or the embedded bus) keeps every event; the queue is a projection of it. The triage
+worker's input topics are streamed from the start up to the high watermarks read when the
+rebuild starts (records published later are the live workers' business), every partition in
+its offset order, in bounded memory and with no time limit, through the same triage code. The
+projection does not depend on how topics interleave or on batch sizes (see
+:mod:`pipeline.workers.triage`), so the rebuilt store is the live one: ``hemicycle export
+--full`` prints the same bytes.
+
+Stop the triage workers first: a rebuild is the only writer while it runs. Caches, accounts,
+API keys, the audit log and the scorer's shared state are kept (they are not projections).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from tqdm import tqdm
 
 from pipeline.bus.base import Bus
 from pipeline.config import Settings
@@ -25,13 +34,17 @@ class RebuildReport:
     items: int = 0
 
 
-def rebuild_store(bus: Bus, store: QueueStore, settings: Settings) -> RebuildReport:
+def rebuild_store(
+    bus: Bus, store: QueueStore, settings: Settings, *, progress: bool = False
+) -> RebuildReport:
     report = RebuildReport()
+    replay = bus.replay([settings.topic(name) for name in TriageStage.inputs])
     store.clear()
     triage = TriageStage.from_settings(settings, store)
-    for logical in TriageStage.inputs:
-        batch = []
-        for record in bus.read(settings.topic(logical)):
+    batch = []
+    with tqdm(total=replay.total, unit="ev", disable=not progress, desc="rebuild") as bar:
+        for record in replay:
+            bar.update(1)
             try:
                 event = decode_event(
                     record.value,

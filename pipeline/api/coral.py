@@ -47,7 +47,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.api.context import AppContext
-from pipeline.api.ingest import html_to_text, submission_event
+from pipeline.api.ingest import html_to_text
 from pipeline.api.models import (
     ApiError,
     ApiRoute,
@@ -65,6 +65,7 @@ from pipeline.models.spam import SpamDetector, combine
 from pipeline.policy import Policy, PolicyDecision, PolicyError, PolicyInputs, decide, load_policy
 from pipeline.schemas import Contribution, SpamSignal
 from pipeline.schemas.codec import describe_validation_error
+from pipeline.schemas.ids import submission_event
 from pipeline.store.base import StoreError
 
 log = get_logger("coral")

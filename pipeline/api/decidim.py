@@ -53,7 +53,6 @@ from pipeline.api.ingest import (
     looks_like_html,
     status_url,
     stored_items,
-    submission_event_id,
     text_to_html,
 )
 from pipeline.api.models import (
@@ -74,6 +73,7 @@ from pipeline.api.models import (
     surrogate_path,
 )
 from pipeline.schemas.contribution import Identifier
+from pipeline.schemas.ids import submission_event_id
 from pipeline.schemas.queue import QueueItem
 
 ResourceType = Literal["proposal", "comment", "debate"]

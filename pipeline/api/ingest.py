@@ -22,7 +22,6 @@ once the pipeline has processed it (404 until then).
 from __future__ import annotations
 
 import html
-import json
 import re
 import uuid
 from collections.abc import Sequence
@@ -54,7 +53,7 @@ from pipeline.api.models import (
     surrogate_path,
 )
 from pipeline.config import Settings
-from pipeline.schemas import Contribution, ContributionSubmitted, Trace
+from pipeline.schemas import Contribution, ContributionSubmitted
 from pipeline.schemas.events import (
     LanguageResult,
     Score,
@@ -62,33 +61,9 @@ from pipeline.schemas.events import (
     Translation,
     UnavailableTranslation,
 )
+from pipeline.schemas.ids import submission_event
 from pipeline.schemas.queue import QueueItem, QueueState
 from pipeline.store.base import QueueStore
-
-# Namespace of submission event ids: uuid5(namespace, '["platform", "id", version]').
-SUBMISSION_NAMESPACE = uuid.UUID("8a3f2c64-1d7e-4b5a-9c0e-2f6d4e8b1a37")
-
-
-# --- submissions, shared by the ingest API and the platform adapters -------------------------
-
-
-def submission_event_id(platform: str, contribution_id: str, version: int) -> uuid.UUID:
-    """The event id of a submitted version: the same (platform, id, version), the same id."""
-    name = json.dumps([platform, contribution_id, version], ensure_ascii=False)
-    return uuid.uuid5(SUBMISSION_NAMESPACE, name)
-
-
-def submission_event(contribution: Contribution, *, producer: str) -> ContributionSubmitted:
-    """``ContributionSubmitted`` with the deterministic event id (and trace id) of its version.
-
-    Raises ``ValidationError`` when ``platform:id`` is longer than an event allows (200).
-    """
-    event_id = submission_event_id(contribution.platform, contribution.id, contribution.version)
-    return ContributionSubmitted(
-        event_id=event_id,
-        contribution=contribution,
-        trace=Trace(trace_id=event_id.hex, producer=producer),
-    )
 
 
 def status_url(contribution_id: str) -> str:

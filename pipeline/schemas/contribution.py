@@ -14,6 +14,8 @@ from pydantic import (
     field_validator,
 )
 
+# The largest version a JSON client represents exactly (an IEEE double's integers).
+MAX_VERSION = 2**53 - 1
 DEFAULT_MAX_BODY_CHARS = 50_000
 DEFAULT_MAX_TITLE_CHARS = 1_000
 
@@ -37,7 +39,7 @@ class Contribution(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: Identifier
-    version: int = Field(1, ge=1)
+    version: int = Field(1, ge=1, le=MAX_VERSION)
     platform: Identifier
     space: Identifier
     kind: Annotated[
@@ -52,6 +54,26 @@ class Contribution(BaseModel):
     )
     parent_id: Identifier | None = None
     url: Annotated[str, StringConstraints(max_length=2_000)] | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _no_boolean_version(cls, value: object) -> object:
+        if isinstance(value, bool):
+            raise ValueError("expected an integer, got boolean")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _valid_unicode(cls, value: object) -> object:
+        """Lone UTF-16 surrogates (``"\\ud800"`` in JSON) are not text: refused at the door."""
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    "contains an unpaired UTF-16 surrogate, which is not valid Unicode"
+                ) from None
+        return value
 
     @field_validator("kind")
     @classmethod

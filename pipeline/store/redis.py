@@ -52,7 +52,7 @@ T = TypeVar("T")
 
 _SAVE = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 'duplicate' end
-for i = 11, #ARGV do
+for i = 12, #ARGV do
   if redis.call('EXISTS', ARGV[1] .. 'applied:' .. ARGV[i]) == 1 then return 'duplicate' end
 end
 local rev = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
@@ -75,7 +75,7 @@ if old[1] then
   end
 end
 local newf = cjson.decode(ARGV[10])
-redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'revision', rev + 1, 'state', ARGV[5],
+redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'revision', ARGV[11], 'state', ARGV[5],
            'lang', ARGV[6], 'pmember', ARGV[9], 'facets', ARGV[10])
 for _, s in ipairs({ARGV[5], 'all'}) do
   local base = p .. 'idx:' .. s
@@ -91,7 +91,7 @@ for _, s in ipairs({ARGV[5], 'all'}) do
 end
 redis.call('ZADD', KEYS[3], 0, cid)
 redis.call('SET', KEYS[2], '1')
-for i = 11, #ARGV do redis.call('SET', ARGV[1] .. 'applied:' .. ARGV[i], '1') end
+for i = 12, #ARGV do redis.call('SET', ARGV[1] .. 'applied:' .. ARGV[i], '1') end
 return 'saved'
 """
 
@@ -237,6 +237,7 @@ class RedisStore(QueueStore):
                 created,
                 pmember,
                 json.dumps({"f": item_facets(stored), "c": item_categories(stored)}),
+                stored.revision,
                 *also_applied,
             ],
         )

@@ -143,13 +143,17 @@ class TriageStage(Stage):
             released: list[str] = []  # park keys emptied by this write
             queue = list(events)
             position = 0
+            taken: set[uuid.UUID] = set()  # the log may hold an event twice (a retried publish)
             while position < len(queue):
                 event = queue[position]
                 position += 1
+                if event.event_id in taken:
+                    continue
                 folded = self._fold(item, event)
                 if folded is None:
                     parked.append(event)  # ahead of its contribution: applied when it lands
                     continue
+                taken.add(event.event_id)
                 item, caused = folded
                 outputs += caused
                 counted.append(event)

@@ -236,6 +236,19 @@ def test_one_save_can_record_several_applied_events(store: QueueStore) -> None:
     assert store.get("decidim-test:c-1").state == "needs_review"  # type: ignore[union-attr]
 
 
+def test_a_save_keeps_the_revision_the_writer_counted(store: QueueStore) -> None:
+    """Triage counts the events it folds into one write; the next write expects that count."""
+    three = item(1).model_copy(update={"revision": 3})
+    assert store.save(three, event_id="e1", expected_revision=0, also_applied=["e2", "e3"]) is (
+        SaveResult.SAVED
+    )
+    assert store.get("decidim-test:c-1").revision == 3  # type: ignore[union-attr]
+    assert store.save(item(1), event_id="e4", expected_revision=1) is SaveResult.CONFLICT
+    four = item(1, state="approved").model_copy(update={"revision": 4})
+    assert store.save(four, event_id="e4", expected_revision=3) is SaveResult.SAVED
+    assert store.get("decidim-test:c-1").revision == 4  # type: ignore[union-attr]
+
+
 def test_cache_multi_get_and_multi_set(store: QueueStore) -> None:
     keys = [f"k{n}" for n in range(1_203)]  # more than one chunk in every backend
     store.cache_set_many("ns", {k: f"value of {k}" for k in keys[::2]})

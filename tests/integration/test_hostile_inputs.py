@@ -134,6 +134,10 @@ INGEST_LINES: list[tuple[str, str]] = [
     (json.dumps({k: v for k, v in contribution(10).items() if k != "body"}), "body"),
     (json.dumps(contribution(11, author=None)), "author"),
     (json.dumps(contribution(12, title={"en": "x"})), "title"),
+    ("[" * 60_000 + "]" * 60_000, "nested too deeply"),
+    (json.dumps(contribution(13, body="a\ud800b")), "unpaired UTF-16 surrogate"),
+    (json.dumps(contribution(14, version=2**53)), "version"),
+    (json.dumps(contribution(15, version=True)), "version: expected an integer, got boolean"),
 ]
 
 
@@ -148,10 +152,14 @@ def test_ingest_reports_every_hostile_line_and_keeps_the_valid_ones(
     with path.open("wb") as out:
         out.write("\n".join(lines).encode() + b"\n")
         out.write(b'{"id": "\xff\xfe broken utf-8"}\n')
+        # Latin-1 bytes in valid JSON: refused, never stored as replacement characters.
+        latin1 = json.dumps(contribution(16, body="Café und Kuchen für alle"), ensure_ascii=False)
+        out.write(latin1.encode("latin-1") + b"\n")
     result = hemicycle(embedded_env, "ingest", str(path), check=False)
     assert result.returncode == 1
     rejected = [line for line in result.stderr.splitlines() if "rejected" in line]
-    assert len(rejected) == len(INGEST_LINES) + 1, result.stderr
+    assert len(rejected) == len(INGEST_LINES) + 2, result.stderr
+    assert sum("not UTF-8" in line for line in rejected) == 2, rejected
     for number, (_, fragment) in enumerate(INGEST_LINES, start=1):
         line = next(r for r in rejected if f":{number}: rejected" in r)
         assert fragment.lower() in line.lower(), (number, line)

@@ -12,10 +12,11 @@ from moderator_ui.app import create_app
 from pipeline.api.apikeys import create_key
 from pipeline.api.context import AppContext
 from pipeline.api.decidim import original_text
-from pipeline.api.ingest import html_to_text, submission_event_id
+from pipeline.api.ingest import html_to_text
 from pipeline.config import Settings
 from pipeline.schemas import ContributionSubmitted, TranslationCorrected
 from pipeline.schemas.codec import decode_event
+from pipeline.schemas.ids import submission_event_id
 from pipeline.service import Pipeline
 
 PLATFORM = "decidim-bcn"

@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from moderator_ui.app import create_app
 from pipeline.api.apikeys import authenticate, create_key
 from pipeline.api.context import AppContext
-from pipeline.api.ingest import SUBMISSION_NAMESPACE, submission_event_id
 from pipeline.config import Settings
 from pipeline.schemas import ContributionSubmitted
 from pipeline.schemas.codec import decode_event
+from pipeline.schemas.ids import SUBMISSION_NAMESPACE, submission_event_id
 from pipeline.service import Pipeline
 from pipeline.store import open_store
 from pipeline.store.base import StoreUnavailable
