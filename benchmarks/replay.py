@@ -159,22 +159,35 @@ def worker_command(worker: str, profile: Path | None) -> list[str]:
     return [sys.executable, "-m", "cProfile", "-o", str(profile / f"{worker}.prof"), *run]
 
 
-def print_profiles(profile: Path, top: int = 10) -> None:
-    """Each worker's busiest functions, by own time and by time including callees."""
+WAITING = ("acquire", "sleep", "select", "poll", "wait")
+
+
+def print_profiles(profile: Path, top: int = 8) -> None:
+    """Per worker: time in its stage's ``process`` and the busiest functions by own time
+    (waiting for locks, sockets and sleeps left out)."""
     for path in sorted(profile.glob("*.prof")):
         stats = pstats.Stats(str(path), stream=io.StringIO())
-        rows = stats.stats.items()  # type: ignore[attr-defined]
-        print(f"    profile {path.stem} (wall of the process {stats.total_tt:.1f} s):")
-        for label, column in (("own", 2), ("with callees", 3)):
-            print(f"      by {label} time:")
-            for (file, line, func), values in sorted(rows, key=lambda r: -r[1][column])[:top]:
-                where = f"{Path(file).name}:{line}({func})"
-                print(f"        {values[column]:7.2f} s  {values[1]:>9} calls  {where}")
+        rows = list(stats.stats.items())  # type: ignore[attr-defined]
+        process = sum(
+            values[3]
+            for (file, _, func), values in rows
+            if func == "process" and Path(file).stem == path.stem
+        )
+        print(
+            f"    profile {path.stem}: process() {process:.1f} s of {stats.total_tt:.1f} s "
+            "(the process's life); busiest by own time:"
+        )
+        busy = [r for r in rows if not any(w in r[0][2] for w in WAITING)]
+        for (file, line, func), values in sorted(busy, key=lambda r: -r[1][2])[:top]:
+            where = f"{Path(file).name}:{line}({func})"
+            print(f"      {values[2]:7.2f} s  {values[1]:>9} calls  {where}")
 
 
 def run_mode(
     name: str, env: dict[str, str], contribs: list[Contribution], profile: Path | None = None
 ) -> dict[str, float]:
+    for name in [k for k in os.environ if k.startswith("HEMICYCLE_")]:
+        del os.environ[name]  # nothing left over from the previous mode
     os.environ.update(env)
     settings = Settings()
     bus = open_bus(settings)
