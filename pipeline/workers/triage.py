@@ -119,10 +119,11 @@ class TriageStage(Stage):
         groups: dict[str, list[Any]] = {}
         for event in events:
             groups.setdefault(event.contribution_id, []).append(event)
-        outputs: list[Envelope] = []
+        outputs: dict[uuid.UUID, Envelope] = {}  # a replayed batch owes each outcome once
         for group in groups.values():
-            outputs.extend(self.apply_many(group))
-        return outputs
+            for output in self.apply_many(group):
+                outputs.setdefault(output.event_id, output)
+        return list(outputs.values())
 
     def apply(self, event: Any) -> list[Envelope]:
         """Apply one event; return the outcomes it caused or, if applied before, owes."""
