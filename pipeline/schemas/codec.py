@@ -72,6 +72,8 @@ def describe_validation_error(exc: ValidationError, *, limit: int = 5) -> str:
             parts.append("type: missing event type")
         elif err["type"] == "model_attributes_type" and not loc:
             parts.append("payload: expected a JSON object")
+        elif not loc and msg.startswith("schema_version"):
+            parts.append(msg)
         else:
             parts.append(f"{loc or 'payload'}: {msg}")
     extra = len(exc.errors()) - limit
