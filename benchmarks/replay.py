@@ -186,8 +186,8 @@ def print_profiles(profile: Path, top: int = 8) -> None:
 def run_mode(
     name: str, env: dict[str, str], contribs: list[Contribution], profile: Path | None = None
 ) -> dict[str, float]:
-    for name in [k for k in os.environ if k.startswith("HEMICYCLE_")]:
-        del os.environ[name]  # nothing left over from the previous mode
+    for variable in [k for k in os.environ if k.startswith("HEMICYCLE_")]:
+        del os.environ[variable]  # nothing left over from the previous mode
     os.environ.update(env)
     settings = Settings()
     bus = open_bus(settings)
