@@ -16,9 +16,6 @@ from pipeline.bus.base import BusUnavailable
 from pipeline.config import Settings
 from pipeline.schemas import (
     ContributionScored,
-    ContributionSubmitted,
-    LanguageIdentified,
-    LanguageResult,
     ModerationDecided,
     ModerationOutcome,
     Score,
@@ -27,26 +24,19 @@ from pipeline.schemas import (
 from pipeline.store import open_store
 from pipeline.workers.runner import Runner
 from pipeline.workers.triage import TriageStage, auto_outcome_id
-from tests.conftest import contribution
+from tests.unit.test_triage import identified
 
 CID = "decidim-test:c-1"
 
 
-def results(n: int = 1) -> list[Any]:
-    source = ContributionSubmitted(contribution=contribution(n))
-    identified = source.derive(
-        LanguageIdentified,
-        producer="langid",
-        contribution=source.contribution,
-        language=LanguageResult(lang="en", confidence=0.9, reliable=True, method="t"),
-        detector="t",
-    )
-    scored = identified.derive(
+def results() -> list[Any]:
+    first = identified()
+    scored = first.derive(
         ContributionScored,
         producer="scorer",
         scores=[Score(category="toxicity", value=0.99, model="m")],
     )
-    return [identified, scored]
+    return [first, scored]
 
 
 def publish(settings: Settings, events: list[Any]) -> None:

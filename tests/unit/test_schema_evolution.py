@@ -13,8 +13,6 @@ from pipeline.schemas import (
     ContributionSubmitted,
     DeadLetter,
     EventDecodeError,
-    LanguageIdentified,
-    LanguageResult,
     ModerationDecided,
     Score,
     decode_event,
@@ -23,19 +21,9 @@ from pipeline.store import open_store
 from pipeline.workers.runner import Runner
 from pipeline.workers.triage import TriageStage
 from tests.conftest import contribution
+from tests.unit.test_triage import identified
 
 CID = "decidim-test:c-1"
-
-
-def identified() -> LanguageIdentified:
-    source = ContributionSubmitted(contribution=contribution(1))
-    return source.derive(
-        LanguageIdentified,
-        producer="langid",
-        contribution=source.contribution,
-        language=LanguageResult(lang="en", confidence=0.9, reliable=True, method="t"),
-        detector="t",
-    )
 
 
 def newer_minor(event: Any) -> bytes:
