@@ -25,14 +25,14 @@ from pydantic import TypeAdapter, ValidationError
 from pipeline.api.context import AppContext
 from pipeline.api.models import ApiError
 from pipeline.schemas.codec import describe_validation_error
-from pipeline.schemas.contribution import Identifier
+from pipeline.schemas.keys import Platform
 from pipeline.store.base import QueueStore
 
 NAMESPACE = "apikeys"
 KEY_PREFIX = "hmc"
 _RANDOM_BYTES = 24  # 32 URL-safe characters
 _MAX_KEY_CHARS = 512
-_PLATFORM = TypeAdapter(Identifier)
+_PLATFORM = TypeAdapter(Platform)
 
 bearer_scheme = HTTPBearer(
     auto_error=False,

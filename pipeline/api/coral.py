@@ -42,7 +42,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
@@ -66,6 +73,7 @@ from pipeline.policy import Policy, PolicyDecision, PolicyError, PolicyInputs, d
 from pipeline.schemas import Contribution, SpamSignal
 from pipeline.schemas.codec import describe_validation_error
 from pipeline.schemas.ids import submission_event
+from pipeline.schemas.keys import check_platform_name
 from pipeline.store.base import StoreError
 
 log = get_logger("coral")
@@ -129,6 +137,12 @@ class CoralRequest(_Lenient):
     site: CoralSite | None = None
     tenantID: str = Field(min_length=1, max_length=150)
     tenantDomain: str | None = Field(None, max_length=500)
+
+    @field_validator("tenantID")
+    @classmethod
+    def _tenant_names_a_platform(cls, value: str) -> str:
+        """Comments become contributions of platform ``coral-<tenantID>``: a valid name."""
+        return check_platform_name(value)
 
     @model_validator(mode="before")
     @classmethod

@@ -74,6 +74,7 @@ from pipeline.api.models import (
 )
 from pipeline.schemas.contribution import Identifier
 from pipeline.schemas.ids import submission_event_id
+from pipeline.schemas.keys import contribution_key
 from pipeline.schemas.queue import QueueItem
 
 ResourceType = Literal["proposal", "comment", "debate"]
@@ -436,9 +437,9 @@ def router(context: AppContext) -> APIRouter:
                 "invalid_resource_type",
                 f"resource_type must be proposal, comment or debate, got {resource_type[:50]!r}",
             )
-        key = f"{platform}:{kind}-{resource_id}"
+        key = contribution_key(platform, f"{kind}-{resource_id}")
         item = context.store.get(key) if len(key) <= 200 else None
-        if item is None:
+        if item is None or item.contribution.platform != platform:
             raise ApiError(
                 404,
                 "not_found",
@@ -482,10 +483,12 @@ def router(context: AppContext) -> APIRouter:
                 f"text: {len(text)} characters exceed the limit of {settings.max_body_chars}",
             )
         rid = f"{request.resource_type}-{request.resource_id}"
-        key = f"{platform}:{rid}"
+        key = contribution_key(platform, rid)
         if len(key) > 200:
             raise ApiError(422, "invalid_request", "resource_id: too long for a contribution id")
         item = context.store.get(key)
+        if item is not None and item.contribution.platform != platform:
+            item = None
         matched = _matching_field(item, field, text) if item is not None else None
         if item is not None and matched is not None:
             return _answer(item, matched, target, request.text, as_html)

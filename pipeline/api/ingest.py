@@ -62,6 +62,7 @@ from pipeline.schemas.events import (
     UnavailableTranslation,
 )
 from pipeline.schemas.ids import submission_event
+from pipeline.schemas.keys import check_platform_name, contribution_key, split_key
 from pipeline.schemas.queue import QueueItem, QueueState
 from pipeline.store.base import QueueStore
 
@@ -139,6 +140,15 @@ def _refusal(index: int, item_id: str | None, field: str, reason: str, kind: str
     )
 
 
+def platform_name_error(name: str) -> str | None:
+    """Why ``name`` (stripped) cannot be a platform name, or None."""
+    try:
+        check_platform_name(name.strip())
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def _item_event(
     index: int, data: dict[str, Any], platform: str, settings: Settings, producer: str
 ) -> ContributionSubmitted | ItemError:
@@ -152,6 +162,8 @@ def _item_event(
     given = data.get("platform")
     if given is None:
         data = {**data, "platform": platform}
+    elif isinstance(given, str) and (bad_name := platform_name_error(given)) is not None:
+        return _refusal(index, item_id, "platform", bad_name, "invalid_platform")
     elif isinstance(given, str) and given.strip() and given.strip() != platform:
         reason = f"{given[:200]!r} is not the API key's platform"
         return _refusal(index, item_id, "platform", reason, "forbidden")
@@ -223,11 +235,17 @@ def build_events(
     return events
 
 
+def stored_under_own_key(item: QueueItem, key: str) -> bool:
+    """Whether ``item`` is the contribution ``key`` names (platform and id compared apart)."""
+    return split_key(key) == (item.contribution.platform, item.contribution.id)
+
+
 def stored_items(store: QueueStore, keys: Sequence[str]) -> dict[str, QueueItem]:
+    """The stored items of ``keys``; an item stored under a key that is not its own is left out."""
     out: dict[str, QueueItem] = {}
     for key in dict.fromkeys(keys):
         item = store.get(key)
-        if item is not None:
+        if item is not None and stored_under_own_key(item, key):
             out[key] = item
     return out
 
@@ -385,12 +403,17 @@ def contribution_status(item: QueueItem) -> ContributionStatus:
 
 
 def find_item(store: QueueStore, platform: str, given: str) -> QueueItem | None:
-    """The platform's item named ``id`` or ``platform:id`` (never another platform's)."""
-    candidates = [f"{platform}:{given}"]
+    """The platform's item named ``id`` or ``platform:id`` (never another platform's).
+
+    The stored item's own ``contribution.platform`` and ``id`` are compared, not a key prefix.
+    """
+    ids = [given]
     if given.startswith(f"{platform}:"):
-        candidates.insert(0, given)
-    for key in candidates:
-        if len(key) <= 200 and (item := store.get(key)) is not None:
+        ids.insert(0, split_key(given)[1])
+    for contribution_id in ids:
+        key = contribution_key(platform, contribution_id)
+        item = store.get(key) if len(key) <= 200 else None
+        if item is not None and stored_under_own_key(item, key):
             return item
     return None
 

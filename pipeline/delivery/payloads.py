@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from pipeline.delivery.webhooks import EventKind
 from pipeline.schemas import ContributionTranslated, ModerationOutcome
+from pipeline.schemas.keys import split_key
 
 OUTCOME_TYPE = "moderation.outcome"
 TRANSLATION_TYPE = "translation.result"
@@ -79,7 +80,7 @@ def event_platform(event: DeliverableEvent) -> str:
     """The platform an event is delivered to."""
     if isinstance(event, ModerationOutcome):
         return event.platform
-    return event.contribution_id.split(":", 1)[0]
+    return split_key(event.contribution_id)[0]
 
 
 def event_kind(event: DeliverableEvent) -> EventKind:
@@ -89,11 +90,7 @@ def event_kind(event: DeliverableEvent) -> EventKind:
 
 def platform_id(event: DeliverableEvent) -> str:
     """The platform's own contribution id: ``contribution_id`` without ``<platform>:``."""
-    platform = event_platform(event)
-    prefix = f"{platform}:"
-    if event.contribution_id.startswith(prefix):
-        return event.contribution_id[len(prefix) :]
-    return event.contribution_id.split(":", 1)[-1]
+    return split_key(event.contribution_id)[1]
 
 
 def build_payload(event: DeliverableEvent) -> Payload:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from pipeline.config import ConfigError
 from pipeline.schemas.codec import describe_validation_error
+from pipeline.schemas.keys import Platform
 
 EventKind = Literal["outcomes", "translations"]
 EVENT_KINDS: tuple[EventKind, ...] = ("outcomes", "translations")
@@ -82,7 +83,7 @@ class WebhooksConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    platforms: dict[str, PlatformWebhook] = Field(default_factory=dict)
+    platforms: dict[Platform, PlatformWebhook] = Field(default_factory=dict)
 
     def for_platform(self, platform: str) -> PlatformWebhook | None:
         return self.platforms.get(platform)

@@ -14,6 +14,8 @@ from pydantic import (
     field_validator,
 )
 
+from pipeline.schemas.keys import Platform, contribution_key
+
 # The largest version a JSON client represents exactly (an IEEE double's integers).
 MAX_VERSION = 2**53 - 1
 DEFAULT_MAX_BODY_CHARS = 50_000
@@ -40,7 +42,9 @@ class Contribution(BaseModel):
 
     id: Identifier
     version: int = Field(1, ge=1, le=MAX_VERSION)
-    platform: Identifier
+    platform: Platform = Field(
+        description="The platform's name: no ':', whitespace or control characters."
+    )
     space: Identifier
     kind: Annotated[
         str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,39}$")
@@ -103,7 +107,7 @@ class Contribution(BaseModel):
     @property
     def key(self) -> str:
         """Hemicycle-wide id ``platform:id``: the envelope's ``contribution_id`` and bus key."""
-        return f"{self.platform}:{self.id}"
+        return contribution_key(self.platform, self.id)
 
     @property
     def text(self) -> str:

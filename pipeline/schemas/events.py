@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from pipeline.schemas.contribution import Contribution
 from pipeline.schemas.envelope import Envelope, Upcaster
+from pipeline.schemas.keys import contribution_key
 
 
 class _Part(BaseModel):
@@ -46,7 +47,13 @@ class ContributionSubmitted(Envelope):
             inner = {"platform": inner.platform, "id": inner.id, "version": inner.version}
         if isinstance(inner, dict):
             data = dict(data)
-            data.setdefault("contribution_id", f"{inner.get('platform')}:{inner.get('id')}")
+            try:
+                key = contribution_key(str(inner.get("platform")), str(inner.get("id")))
+            except ValueError:
+                # An unusable platform name: the contribution's own error names it; this
+                # placeholder only keeps a second, misleading "field required" out.
+                key = "?"
+            data.setdefault("contribution_id", key)
             data.setdefault("contribution_version", inner.get("version", 1))
         return data
 
