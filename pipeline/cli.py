@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -14,6 +16,7 @@ from pipeline.logs import setup_logging
 from pipeline.workers import ALL_WORKERS, WORKER_NAMES
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # what a shell reports for a tool ended by SIGPIPE
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -134,12 +137,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         **extra,
     }[args.command]
     try:
-        return handler(args, settings)
+        code = handler(args, settings)
+        sys.stdout.flush()  # a reader gone shows here, not as a traceback at interpreter exit
+        return code
     except (FileNotFoundError, ConfigError) as exc:  # e.g. a worker's own config file
         print(f"hemicycle: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (``hemicycle export | head -1``): end quietly, like any Unix tool.
+
+    Output still buffered would raise again when Python flushes stdout at exit, so stdout is
+    pointed at /dev/null first.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
