@@ -1,9 +1,16 @@
-"""langid: ContributionSubmitted → LanguageIdentified (fastText, with a second opinion)."""
+"""langid: ContributionSubmitted → LanguageIdentified (fastText, with a second opinion).
+
+Each poll batch is identified at once: texts already seen (a bounded memo, see
+:mod:`pipeline.workers.langid_cache`) and repeats inside the batch are answered without the
+detector; the rest go to it in one ``detect_many`` call.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
+
+from pydantic import ValidationError
 
 from pipeline.config import Settings
 from pipeline.models.langid import LanguageDetector, LanguageGuess
@@ -14,7 +21,10 @@ from pipeline.schemas import (
     LanguageResult,
 )
 from pipeline.store.base import QueueStore
+from pipeline.workers.langid_cache import ResultCache
 from pipeline.workers.runner import Stage
+
+DEFAULT_CACHE_SIZE = 50_000
 
 
 def language_result(guess: LanguageGuess) -> LanguageResult:
@@ -38,10 +48,15 @@ class LangidStage(Stage):
     accepts: ClassVar[tuple[type, ...]] = (ContributionSubmitted,)
 
     def __init__(
-        self, detector: LanguageDetector, *, detector_id: str = "fasttext-lid.176"
+        self,
+        detector: LanguageDetector,
+        *,
+        detector_id: str = "fasttext-lid.176",
+        cache_size: int = DEFAULT_CACHE_SIZE,
     ) -> None:
         self.detector = detector
         self.detector_id = detector_id
+        self.cache: ResultCache[LanguageResult] = ResultCache(cache_size)
 
     @classmethod
     def from_settings(cls, settings: Settings, store: QueueStore | None = None) -> LangidStage:
@@ -53,20 +68,50 @@ class LangidStage(Stage):
                 min_letters=settings.langid_min_letters,
             ),
             detector_id="fasttext-lid.176" + ("+lingua" if settings.langid_second_opinion else ""),
+            cache_size=settings.langid_cache_size,
         )
 
+    def decode(self, value: bytes, settings: Settings) -> Any:
+        if len(value) <= settings.max_event_bytes:
+            try:
+                return ContributionSubmitted.model_validate_json(
+                    value, context=settings.validation_context
+                )
+            except ValidationError:
+                pass  # the generic decoder names what is wrong
+        return super().decode(value, settings)
+
+    def identify(self, items: Sequence[tuple[str, str | None]]) -> list[LanguageResult]:
+        """The language result of each ``(text, hint)``: memo first, the rest in one call."""
+        cache = self.cache
+        results: list[LanguageResult | None] = [cache.get(text, hint) for text, hint in items]
+        todo: dict[tuple[str, str | None], list[int]] = {}
+        for i, result in enumerate(results):
+            if result is None:
+                todo.setdefault(items[i], []).append(i)
+        if todo:
+            pending = list(todo)
+            guesses = self.detector.detect_many(
+                [text for text, _ in pending], [hint for _, hint in pending]
+            )
+            for (text, hint), guess in zip(pending, guesses, strict=True):
+                result = language_result(guess)
+                cache.put(text, hint, result)
+                for i in todo[(text, hint)]:
+                    results[i] = result
+        return results  # type: ignore[return-value] # every slot is filled above
+
     def process(self, events: Sequence[ContributionSubmitted]) -> list[LanguageIdentified]:
-        guesses = self.detector.detect_many(
-            [event.contribution.text for event in events],
-            [event.contribution.locale_hint for event in events],
+        results = self.identify(
+            [(event.contribution.text, event.contribution.locale_hint) for event in events]
         )
         return [
             event.derive(
                 LanguageIdentified,
                 producer=self.name,
                 contribution=event.contribution,
-                language=language_result(guess),
+                language=result,
                 detector=self.detector_id,
             )
-            for event, guess in zip(events, guesses, strict=True)
+            for event, result in zip(events, results, strict=True)
         ]
