@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     )
     langid_second_opinion: bool = Field(True, description="Consult lingua on uncertain text.")
     langid_min_letters: int = Field(20, ge=1, description="Below this many letters, unreliable.")
+    langid_cache_size: int = Field(
+        50_000, ge=0, description="Language results kept by text and hint (0: no memo)."
+    )
     toxicity_checkpoint: Path | None = Field(
         None, description="detoxify checkpoint (.ckpt); without it toxicity is unavailable."
     )
@@ -124,6 +127,9 @@ class Settings(BaseSettings):
         None, description="Hugging Face config + tokenizer directory of the toxicity model."
     )
     toxicity_batch_size: int = Field(32, ge=1, le=1024, description="Texts per model batch.")
+    toxicity_max_windows: int = Field(
+        16, ge=1, le=1024, description="Windows scored per long text; the rest is not scored."
+    )
     translation_beam_size: int = Field(2, ge=1, le=16, description="Beam size of translation.")
     translation_max_batch_tokens: int = Field(
         32_768,
