@@ -43,6 +43,12 @@ class User(BaseModel):
     language: str = Field("en", description="Language translations are shown in.")
     created_at: AwareDatetime
     disabled: bool = False
+    session_epoch: int = Field(
+        0,
+        ge=0,
+        description="Sessions made under an older epoch are ended: raised on a password change, "
+        "a role change and a disable.",
+    )
 
     def can(self, *roles: Role) -> bool:
         return not self.disabled and (self.role in roles or self.role == "admin")
@@ -96,7 +102,9 @@ class Accounts:
         if role not in ROLES:
             raise AccountError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
         before = user.role
-        user.role = role  # type: ignore[assignment]
+        if role != before:
+            user.role = role  # type: ignore[assignment]
+            user.session_epoch += 1
         self._put(user)
         return user, before
 
@@ -113,6 +121,16 @@ class Accounts:
             raise AccountError(f"passwords need at least {MIN_PASSWORD} characters")
         user = self._existing(name)
         user.password_hash = _hasher.hash(password)
+        user.session_epoch += 1
+        self._put(user)
+        return user
+
+    def set_disabled(self, name: str, disabled: bool) -> User:
+        """Disable (every session ends, no login) or enable an account."""
+        user = self._existing(name)
+        user.disabled = disabled
+        if disabled:
+            user.session_epoch += 1
         self._put(user)
         return user
 

@@ -27,6 +27,9 @@ ACTIONS = (
     "correction",
     "user_added",
     "role_changed",
+    "password_changed",
+    "user_disabled",
+    "user_enabled",
     "settings_changed",
     "export",
 )

@@ -1,10 +1,11 @@
-"""Admin pages: the audit log (filter, CSV) and accounts (add, change role)."""
+"""Admin pages: the audit log (filter, CSV) and accounts (add, change role or password,
+disable, enable; all but enable end every session of the user)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from itertools import islice
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -116,6 +117,55 @@ def change_role(
         "role_changed",
         target=user.name,
         detail=f"{before} → {user.role}",
+        reason=reason,
+        address=client_address(request),
+    )
+    return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/admin/users/password", response_model=None)
+def change_password(
+    request: Request,
+    session: AdminWrite,
+    name: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    svc = services(request)
+    try:
+        user = svc.accounts.set_password(name, password)
+    except AccountError as exc:
+        return _users_page(request, session, error=str(exc), status_code=422)
+    svc.audit.record(
+        session.user.name,
+        "password_changed",
+        target=user.name,
+        detail="sessions ended",
+        address=client_address(request),
+    )
+    return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/admin/users/{action}", response_model=None)
+def disable_or_enable(
+    request: Request,
+    session: AdminWrite,
+    action: Literal["disable", "enable"],
+    name: Annotated[str, Form(max_length=64)],
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    svc = services(request)
+    if action == "disable" and name.lower() == session.user.name.lower():
+        return _users_page(
+            request, session, error="you cannot disable your own account", status_code=422
+        )
+    try:
+        user = svc.accounts.set_disabled(name, action == "disable")
+    except AccountError as exc:
+        return _users_page(request, session, error=str(exc), status_code=422)
+    svc.audit.record(
+        session.user.name,
+        f"user_{action}d",
+        target=user.name,
         reason=reason,
         address=client_address(request),
     )

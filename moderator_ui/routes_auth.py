@@ -86,7 +86,7 @@ def login(
             next_url=_safe_next(next),
             code=status.HTTP_401_UNAUTHORIZED,
         )
-    svc.sessions.clear_failures(username)
+    svc.sessions.clear_failures(username, address)
     svc.audit.record(user.name, "login", address=address)
     response = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
     response.set_cookie(

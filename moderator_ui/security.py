@@ -4,9 +4,13 @@
   HTTPS (or ``HEMICYCLE_UI_SECURE_COOKIES``). Only a hash of the session token is stored.
 * Every state-changing request carries the session's CSRF token (``X-CSRF-Token`` header or
   ``csrf_token`` form field); the login form uses a double-submit cookie.
-* Failed logins are counted per user name (limit ``HEMICYCLE_UI_LOGIN_MAX_FAILURES``) and per
-  client address (four times that: a venue's staff may share one address); past a limit the
-  login is refused for five minutes, whatever the password.
+* Failed logins are counted per user name *and* client address (limit
+  ``HEMICYCLE_UI_LOGIN_MAX_FAILURES``) and per client address (four times that: a venue's staff
+  may share one address); past a limit the login from that address is refused for five
+  minutes, whatever the password. Knowing a moderator's name therefore locks out only the
+  guesser's own address, never the moderator.
+* A session records its user's ``session_epoch``; a password change, role change or disable
+  raises the epoch, which ends every session of that user at once.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ class Sessions:
 
     def create(self, user: User) -> str:
         token = secrets.token_urlsafe(32)
-        record = {"user": user.name, "csrf": secrets.token_urlsafe(24)}
+        record = {"user": user.name, "csrf": secrets.token_urlsafe(24), "epoch": user.session_epoch}
         self.store.cache_set(
             SESSIONS, _digest(token), json.dumps(record), ttl_s=self.settings.ui_session_ttl_s
         )
@@ -74,11 +78,17 @@ class Sessions:
         raw = self.store.cache_get(SESSIONS, digest)
         if raw is None:
             return None
-        record = json.loads(raw)
-        user = self.accounts.get(record["user"])
-        if user is None or user.disabled:
+        try:
+            record = json.loads(raw)
+        except ValueError:
             return None
-        return Session(user=user, csrf=record["csrf"], token_hash=digest)
+        # An ended session's record is "{}" until it expires: no user, no session.
+        if not isinstance(record, dict) or not isinstance(record.get("user"), str):
+            return None
+        user = self.accounts.get(record["user"])
+        if user is None or user.disabled or record.get("epoch", 0) != user.session_epoch:
+            return None
+        return Session(user=user, csrf=str(record.get("csrf", "")), token_hash=digest)
 
     def end(self, session: Session) -> None:
         self.store.cache_set(SESSIONS, session.token_hash, "{}", ttl_s=1)
@@ -86,7 +96,7 @@ class Sessions:
     # Rate limiting of failed logins.
 
     def _failure_keys(self, name: str, address: str) -> list[str]:
-        return [f"user:{name.lower()}", f"addr:{address}"]
+        return [json.dumps(["user", name.lower(), address]), f"addr:{address}"]
 
     def locked_out(self, name: str, address: str) -> bool:
         limit = self.settings.ui_login_max_failures
@@ -101,8 +111,9 @@ class Sessions:
             count = int(self.store.cache_get(FAILURES, key) or 0) + 1
             self.store.cache_set(FAILURES, key, str(count), ttl_s=LOCKOUT_S)
 
-    def clear_failures(self, name: str) -> None:
-        self.store.cache_set(FAILURES, f"user:{name.lower()}", "0", ttl_s=1)
+    def clear_failures(self, name: str, address: str) -> None:
+        user_key = self._failure_keys(name, address)[0]
+        self.store.cache_set(FAILURES, user_key, "0", ttl_s=1)
 
 
 class LoginRequired(Exception):

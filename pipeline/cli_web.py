@@ -33,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
     passwd = users_sub.add_parser("passwd", help="set an account's password")
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true")
+    for action, verb in (
+        ("disable", "disable an account: its sessions end, it cannot log in"),
+        ("enable", "enable a disabled account again"),
+    ):
+        users_sub.add_parser(action, help=verb).add_argument("name")
     return {"serve": cmd_serve, "users": cmd_users}
 
 
@@ -70,15 +75,22 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
             print(f"added {user.name} ({user.role})")
         elif args.users_command == "list":
             for user in accounts.all():
-                print(f"{user.name:<24} {user.role:<11} {user.language}")
+                state = "  disabled" if user.disabled else ""
+                print(f"{user.name:<24} {user.role:<11} {user.language}{state}")
         elif args.users_command == "set-role":
             user, before = accounts.set_role(args.name, args.role)
             audit.record(actor, "role_changed", target=user.name, detail=f"{before} → {user.role}")
             print(f"{user.name}: {before} → {user.role}")
+        elif args.users_command in ("disable", "enable"):
+            disabled = args.users_command == "disable"
+            user = accounts.set_disabled(args.name, disabled)
+            audit.record(actor, f"user_{args.users_command}d", target=user.name)
+            ended = "; every session of it ended" if disabled else ""
+            print(f"{user.name} {args.users_command}d{ended}")
         else:
             user = accounts.set_password(args.name, _password(args))
-            audit.record(actor, "settings_changed", target=user.name, detail="password")
-            print(f"password of {user.name} changed")
+            audit.record(actor, "password_changed", target=user.name, detail="sessions ended")
+            print(f"password of {user.name} changed; every session of it ended")
     except (AccountError, ValueError) as exc:
         print(f"hemicycle: {exc}", file=sys.stderr)
         return 2
