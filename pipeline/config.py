@@ -101,6 +101,16 @@ class Settings(BaseSettings):
         SecretStr("redis://localhost:6379/0"), description="Redis URL (password masked in output)."
     )
     redis_key_prefix: str = Field("hemicycle:", description="Prefix of every Redis key.")
+    redis_connect_timeout_s: float = Field(
+        1.0, gt=0, le=60, description="Longest wait for a connection to Redis (each attempt)."
+    )
+    backend_down_s: float = Field(
+        2.0,
+        ge=0,
+        le=300,
+        description="After a failed call the store or bus counts as down this long: calls fail "
+        "at once (the API answers 503 with Retry-After), then the next one tries again.",
+    )
     topic_prefix: str = Field(
         "hemicycle.", pattern=r"^[A-Za-z0-9._-]*$", description="Prefix of every topic name."
     )

@@ -92,6 +92,11 @@ UNDELIVERABLE = Counter(
     "letter, or an output with no input to dead-letter): logged and skipped.",
     ["stage"],
 )
+OUTAGE_WAITS = Counter(
+    "hemicycle_backend_outage_waits",
+    "Waits of a stage for an unreachable store or bus; the batch is read again after each.",
+    ["stage", "backend"],
+)
 QUEUE_ITEMS = Gauge(
     "hemicycle_queue_items",
     "Queue items per state, as the store counts them (reported by triage workers: every "
@@ -152,6 +157,10 @@ class StageMetrics:
             self._dead.inc(dead)
         self._batch.observe(records)
         self._latency.observe(process_s)
+
+    def outage(self, backend: str) -> None:
+        """Account one wait for an unreachable ``backend`` (``store`` or ``bus``)."""
+        OUTAGE_WAITS.labels(self.stage, backend).inc()
 
     def undeliverable(self, records: int) -> None:
         """Account records the bus refused that nothing could carry (see the runner)."""

@@ -6,8 +6,9 @@ import threading
 from collections.abc import Sequence
 
 from pipeline.bus import open_bus
-from pipeline.bus.base import Bus, Producer
+from pipeline.bus.base import Bus, BusUnavailable, Producer
 from pipeline.config import Settings
+from pipeline.outage import KnownDown
 from pipeline.schemas.envelope import Envelope
 from pipeline.store import open_store
 from pipeline.store.base import QueueStore
@@ -24,11 +25,26 @@ class AppContext:
         self.bus = bus if bus is not None else open_bus(settings)
         self._producer: Producer | None = None
         self._lock = threading.Lock()
+        self.bus_down = KnownDown(settings.backend_down_s)
 
     def publish(self, events: Sequence[Envelope]) -> None:
-        """Publish and flush: when this returns, the broker has acknowledged every event."""
+        """Publish and flush: when this returns, the broker has acknowledged every event.
+
+        Raises :class:`BusUnavailable` at once while the bus is known down (a publish failed
+        less than ``HEMICYCLE_BACKEND_DOWN_S`` ago).
+        """
         if not events:
             return
+        reason = self.bus_down.reason()
+        if reason is not None:
+            raise BusUnavailable(f"event bus unreachable: {reason}")
+        try:
+            self._publish(events)
+        except BusUnavailable as exc:
+            self.bus_down.trip(exc)
+            raise
+
+    def _publish(self, events: Sequence[Envelope]) -> None:
         with self._lock:
             if self._producer is None:
                 self._producer = self.bus.producer()

@@ -18,7 +18,10 @@ def open_store(settings: Settings) -> QueueStore:
         from pipeline.store.redis import RedisStore
 
         return RedisStore(
-            settings.redis_url.get_secret_value(), key_prefix=settings.redis_key_prefix
+            settings.redis_url.get_secret_value(),
+            key_prefix=settings.redis_key_prefix,
+            connect_timeout_s=settings.redis_connect_timeout_s,
+            down_s=settings.backend_down_s,
         )
     from pipeline.store.embedded import EmbeddedStore
 

@@ -35,6 +35,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
+from pipeline.outage import KnownDown
 from pipeline.schemas.queue import QUEUE_STATES, QueueItem
 from pipeline.store.base import (
     UNKNOWN_LANGUAGE,
@@ -44,6 +45,7 @@ from pipeline.store.base import (
     QueueStore,
     SaveResult,
     StoreUnavailable,
+    Write,
     item_categories,
     item_facets,
 )
@@ -169,27 +171,45 @@ _AGE_SPAN_MS = 10**15
 
 
 def _unavailable(fn: Callable[..., T]) -> Callable[..., T]:
+    """Connection failures become :class:`StoreUnavailable`; while Redis is known down (a
+    failure less than ``down_s`` ago) calls fail at once instead of waiting out timeouts."""
+
     @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
+    def wrapper(self: RedisStore, *args: Any, **kwargs: Any) -> T:
+        reason = self.down.reason()
+        if reason is not None:
+            raise StoreUnavailable(f"Redis unreachable: {reason}")
         try:
-            return fn(*args, **kwargs)
+            return fn(self, *args, **kwargs)
         except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self.down.trip(exc)
             raise StoreUnavailable(f"Redis unreachable: {exc}") from exc
 
     return wrapper
 
 
 class RedisStore(QueueStore):
-    def __init__(self, url: str, *, key_prefix: str = "hemicycle:", retries: int = 6) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        key_prefix: str = "hemicycle:",
+        retries: int = 3,
+        connect_timeout_s: float = 1.0,
+        down_s: float = 2.0,
+    ) -> None:
         self.prefix = key_prefix
+        # A blip (a failover, a dropped connection) is retried within about 0.35 s; a longer
+        # outage surfaces as StoreUnavailable: the API answers 503, workers wait and retry.
         self._redis = redis.Redis.from_url(
             url,
-            retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries),
+            retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries),
             retry_on_error=[redis.ConnectionError, redis.TimeoutError],
             socket_timeout=10,
-            socket_connect_timeout=5,
+            socket_connect_timeout=connect_timeout_s,
             health_check_interval=30,
         )
+        self.down = KnownDown(down_s)
         self._save = self._redis.register_script(_SAVE)
         self._claim = self._redis.register_script(_CLAIM)
         self._release = self._redis.register_script(_RELEASE)
@@ -212,6 +232,16 @@ class RedisStore(QueueStore):
         return QueueItem.model_validate_json(doc) if doc else None
 
     @_unavailable
+    def get_many(self, contribution_ids: Iterable[str]) -> dict[str, QueueItem]:
+        ids = list(dict.fromkeys(contribution_ids))
+        pipe = self._redis.pipeline(transaction=False)
+        for cid in ids:
+            pipe.hget(self._key("item", cid), "doc")
+        docs = pipe.execute()
+        pairs = zip(ids, docs, strict=True)
+        return {cid: QueueItem.model_validate_json(doc) for cid, doc in pairs if doc}
+
+    @_unavailable
     def save(
         self,
         item: QueueItem,
@@ -220,16 +250,28 @@ class RedisStore(QueueStore):
         expected_revision: int,
         also_applied: Sequence[str] = (),
     ) -> SaveResult:
-        stored = item.model_copy(update={"revision": max(item.revision, expected_revision + 1)})
+        return self.save_many([Write(item, event_id, expected_revision, also_applied)])[0]
+
+    @_unavailable
+    def save_many(self, writes: Sequence[Write]) -> list[SaveResult]:
+        """One script call per item (each atomic), all in one round trip."""
+        pipe = self._redis.pipeline(transaction=False)
+        for write in writes:
+            self._save_call(pipe, write)
+        return [SaveResult(r.decode() if isinstance(r, bytes) else r) for r in pipe.execute()]
+
+    def _save_call(self, client: Any, write: Write) -> None:
+        item, expected = write.item, write.expected_revision
+        stored = item.model_copy(update={"revision": max(item.revision, expected + 1)})
         cid = stored.contribution_id
         created = self._created_ms(stored)
         pmember = f"{_AGE_SPAN_MS - created:015d}|{cid}"
-        result = self._save(
-            keys=[self._key("item", cid), self._key("applied", event_id), self._key("ids")],
+        self._save(
+            keys=[self._key("item", cid), self._key("applied", write.event_id), self._key("ids")],
             args=[
                 self.prefix,
                 cid,
-                expected_revision,
+                expected,
                 stored.model_dump_json(),
                 stored.state,
                 stored.language_code or _UNKNOWN_LANGUAGE,
@@ -238,10 +280,10 @@ class RedisStore(QueueStore):
                 pmember,
                 json.dumps({"f": item_facets(stored), "c": item_categories(stored)}),
                 stored.revision,
-                *also_applied,
+                *write.also_applied,
             ],
+            client=client,
         )
-        return SaveResult(result.decode() if isinstance(result, bytes) else result)
 
     @_unavailable
     def mark_applied(self, event_id: str) -> bool:

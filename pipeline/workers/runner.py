@@ -18,8 +18,12 @@ payload with the size and SHA-256 of the whole, so no input can stop a stage.
 
 A crash anywhere before 5 replays the batch (at-least-once); stages are idempotent. A stop
 request (SIGTERM/SIGINT) is honoured between batches: the current batch finishes and commits.
-Infrastructure failures (bus or store unreachable) are not the events' fault: they propagate,
-the process exits non-zero and, restarted, replays from the last commit.
+Infrastructure failures (bus or store unreachable) are not the events' fault: nothing is
+committed and :meth:`Runner.step` raises. The loop (:func:`run_until`, through
+:meth:`Runner.step_through_outages`) then waits with doubling backoff (up to
+:data:`OUTAGE_BACKOFF_MAX_S`), logging and counting each wait, reopens its consumer so the
+batch is read again from the last commit, and goes on once the backend answers: a worker
+rides out a Redis or Kafka outage instead of exiting and crash-looping.
 """
 
 from __future__ import annotations
@@ -32,18 +36,27 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pipeline.bus.base import Bus, BusError, Record, RecordsRefused, TopicPartition, total_lag
+from pipeline.bus.base import (
+    Bus,
+    BusError,
+    BusUnavailable,
+    Record,
+    RecordsRefused,
+    TopicPartition,
+    total_lag,
+)
 from pipeline.config import Settings
 from pipeline.logs import get_logger
 from pipeline.schemas import DeadLetter, EventDecodeError, Origin, decode_event
 from pipeline.schemas.envelope import Envelope
-from pipeline.store.base import QueueStore, StoreError
+from pipeline.store.base import QueueStore, StoreError, StoreUnavailable
 from pipeline.workers.dead_letters import KEY_MAX_CHARS, REASON_MAX_CHARS, bounded, payload_head
 
 if TYPE_CHECKING:
     from pipeline.metrics import StageMetrics
 
 log = get_logger("runner")
+OUTAGE_BACKOFF_MAX_S = 5.0  # longest wait between attempts while the store or bus is down
 
 
 class StageError(Exception):
@@ -92,6 +105,7 @@ class RunnerStats:
     dead_letters: int = 0
     retries: int = 0
     undeliverable: int = 0  # dead letters the bus refused: logged, counted, skipped
+    outage_waits: int = 0  # waits for an unreachable store or bus (the batch is read again)
     busy_s: float = 0.0
     by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -117,6 +131,8 @@ class Runner:
         self.stats = RunnerStats()
         self.sleep: Callable[[float], None] = time.sleep
         self.polls = 0  # completed polls: the first one joins the consumer group
+        self._outage_attempts = 0  # consecutive waits for an unreachable store or bus
+        self._reopen_consumer = False  # after an outage: resume at the last commit
         self.metrics: StageMetrics | None = None
         if metrics:
             from pipeline.metrics import StageMetrics
@@ -353,6 +369,52 @@ class Runner:
     def lag(self) -> int:
         return total_lag(self.bus.lag(self.group, self.topics))
 
+    def step_through_outages(self, timeout_s: float) -> int:
+        """:meth:`step`, riding out an unreachable store or bus: wait, reopen, read again.
+
+        After a :class:`StoreUnavailable` or :class:`BusUnavailable` nothing was committed; the
+        runner sleeps (doubling from ``HEMICYCLE_RETRY_BACKOFF_MS``, at most
+        :data:`OUTAGE_BACKOFF_MAX_S`) and reopens its consumer, which resumes at the last
+        commit, so the failed batch is processed again (stages are idempotent).
+        """
+        try:
+            if self._reopen_consumer:
+                self.consumer.close()
+                self.consumer = self.bus.consumer(self.group, self.topics)
+                self._reopen_consumer = False
+            handled = self.step(timeout_s)
+        except (StoreUnavailable, BusUnavailable) as exc:
+            self._wait_out(exc)
+            return 0
+        if self._outage_attempts:
+            log.info(
+                "backend reachable again",
+                extra={"stage": self.stage.name, "waits": self._outage_attempts},
+            )
+            self._outage_attempts = 0
+        return handled
+
+    def _wait_out(self, exc: StoreUnavailable | BusUnavailable) -> None:
+        backend = "store" if isinstance(exc, StoreUnavailable) else "bus"
+        self._outage_attempts += 1
+        self._reopen_consumer = True
+        base_s = self.settings.retry_backoff_ms / 1000
+        delay = min(OUTAGE_BACKOFF_MAX_S, base_s * 2 ** min(self._outage_attempts - 1, 20))
+        self.stats.outage_waits += 1
+        if self.metrics is not None:
+            self.metrics.outage(backend)
+        log.warning(
+            f"{backend} unavailable: waiting, then reading the batch again",
+            extra={
+                "stage": self.stage.name,
+                "backend": backend,
+                "error": f"{type(exc).__name__}: {exc}"[:500],
+                "attempt": self._outage_attempts,
+                "retry_in_s": round(delay, 3),
+            },
+        )
+        self.sleep(delay)
+
     def close(self) -> None:
         self.producer.close()
         self.consumer.close()
@@ -405,7 +467,7 @@ def run_until(
         for runner in runners:
             if stop.stopped:
                 break
-            handled += runner.step(timeout)
+            handled += runner.step_through_outages(timeout)
         busy = handled > 0
         if on_round is not None:
             on_round(handled)
