@@ -98,9 +98,24 @@ class SaveResult(Enum):
     CONFLICT = "conflict"  # the item changed since it was read: re-read and retry
 
 
+@dataclass(frozen=True)
+class Write:
+    """One item write of :meth:`QueueStore.save_many` (the arguments of :meth:`QueueStore.save`)."""
+
+    item: QueueItem
+    event_id: str
+    expected_revision: int
+    also_applied: Sequence[str] = ()
+
+
 class QueueStore(ABC):
     @abstractmethod
     def get(self, contribution_id: str) -> QueueItem | None: ...
+
+    def get_many(self, contribution_ids: Iterable[str]) -> dict[str, QueueItem]:
+        """The items that exist among ``contribution_ids`` (one round trip where it can)."""
+        found = {cid: self.get(cid) for cid in dict.fromkeys(contribution_ids)}
+        return {cid: item for cid, item in found.items() if item is not None}
 
     @abstractmethod
     def save(
@@ -118,6 +133,23 @@ class QueueStore(ABC):
         into this write) was applied before, CONFLICT if the stored revision differs. On
         SAVED, every one of those event ids is recorded as applied.
         """
+
+    def save_many(self, writes: Sequence[Write]) -> list[SaveResult]:
+        """:meth:`save` for several items (each of a different contribution) at once.
+
+        Each write is checked and made on its own, exactly as :meth:`save` would (one write's
+        DUPLICATE or CONFLICT leaves the others alone); backends make them in one transaction
+        or one round trip. Results come in the order of ``writes``.
+        """
+        return [
+            self.save(
+                w.item,
+                event_id=w.event_id,
+                expected_revision=w.expected_revision,
+                also_applied=w.also_applied,
+            )
+            for w in writes
+        ]
 
     @abstractmethod
     def mark_applied(self, event_id: str) -> bool:

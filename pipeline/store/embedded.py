@@ -18,6 +18,7 @@ from pipeline.store.base import (
     QueueStore,
     SaveResult,
     StoreUnavailable,
+    Write,
     item_categories,
     item_facets,
 )
@@ -118,6 +119,18 @@ class EmbeddedStore(QueueStore):
         ).fetchone()
         return QueueItem.model_validate_json(row[0]) if row else None
 
+    def get_many(self, contribution_ids: Iterable[str]) -> dict[str, QueueItem]:
+        ids = list(dict.fromkeys(contribution_ids))
+        found: dict[str, QueueItem] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for cid, doc in self._db.execute(
+                f"SELECT contribution_id, doc FROM items WHERE contribution_id IN ({marks})", chunk
+            ):
+                found[cid] = QueueItem.model_validate_json(doc)
+        return found
+
     def save(
         self,
         item: QueueItem,
@@ -126,50 +139,57 @@ class EmbeddedStore(QueueStore):
         expected_revision: int,
         also_applied: Sequence[str] = (),
     ) -> SaveResult:
-        ids = [event_id, *also_applied]
+        return self.save_many([Write(item, event_id, expected_revision, also_applied)])[0]
+
+    def save_many(self, writes: Sequence[Write]) -> list[SaveResult]:
+        """Every write in one transaction (one commit for a whole triage batch)."""
+        results: list[SaveResult] = []
         with self._lock:
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                marks = ", ".join("?" * len(ids))
-                if db.execute(
-                    f"SELECT 1 FROM applied_events WHERE event_id IN ({marks}) LIMIT 1", ids
-                ).fetchone():
-                    db.execute("ROLLBACK")
-                    return SaveResult.DUPLICATE
-                row = db.execute(
-                    "SELECT revision FROM items WHERE contribution_id = ?", (item.contribution_id,)
-                ).fetchone()
-                if (row[0] if row else 0) != expected_revision:
-                    db.execute("ROLLBACK")
-                    return SaveResult.CONFLICT
-                stored = item.model_copy(
-                    update={"revision": max(item.revision, expected_revision + 1)}
-                )
-                db.execute(
-                    "INSERT OR REPLACE INTO items "
-                    "(contribution_id, state, priority, language, created_ms, revision, doc) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        stored.contribution_id,
-                        stored.state,
-                        stored.priority,
-                        stored.language_code,
-                        int(stored.contribution.created_at.timestamp() * 1000),
-                        stored.revision,
-                        stored.model_dump_json(),
-                    ),
-                )
-                self._write_indexes(stored)
-                db.executemany(
-                    "INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)",
-                    [(i,) for i in ids],
-                )
+                results = [self._write(w) for w in writes]
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
+        return results
+
+    def _write(self, write: Write) -> SaveResult:
+        """One checked write inside the caller's transaction."""
+        db = self._db
+        ids = [write.event_id, *write.also_applied]
+        marks = ", ".join("?" * len(ids))
+        if db.execute(
+            f"SELECT 1 FROM applied_events WHERE event_id IN ({marks}) LIMIT 1", ids
+        ).fetchone():
+            return SaveResult.DUPLICATE
+        item, expected = write.item, write.expected_revision
+        row = db.execute(
+            "SELECT revision FROM items WHERE contribution_id = ?", (item.contribution_id,)
+        ).fetchone()
+        if (row[0] if row else 0) != expected:
+            return SaveResult.CONFLICT
+        stored = item.model_copy(update={"revision": max(item.revision, expected + 1)})
+        db.execute(
+            "INSERT OR REPLACE INTO items "
+            "(contribution_id, state, priority, language, created_ms, revision, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                stored.contribution_id,
+                stored.state,
+                stored.priority,
+                stored.language_code,
+                int(stored.contribution.created_at.timestamp() * 1000),
+                stored.revision,
+                stored.model_dump_json(),
+            ),
+        )
+        self._write_indexes(stored)
+        db.executemany(
+            "INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)", [(i,) for i in ids]
+        )
         return SaveResult.SAVED
 
     def mark_applied(self, event_id: str) -> bool:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -46,7 +47,7 @@ from pipeline.schemas import (
 from pipeline.schemas.codec import decode_event
 from pipeline.schemas.envelope import DERIVED_NAMESPACE, Envelope
 from pipeline.schemas.queue import Decision, QueueItem
-from pipeline.store.base import QueueStore, SaveResult
+from pipeline.store.base import QueueStore, SaveResult, Write
 from pipeline.workers.runner import Stage
 
 log = get_logger("triage")
@@ -59,6 +60,18 @@ PENDING_TTL_S = 7 * 24 * 3600
 
 class ConcurrentWriteError(RuntimeError):
     """The item kept changing under us; the runner retries the event."""
+
+
+@dataclass
+class _Plan:
+    """One contribution's events folded in memory, before the store write."""
+
+    events: list[Any]
+    write: Write | None = None
+    outputs: list[Envelope] = field(default_factory=list)
+    counted: list[Any] = field(default_factory=list)
+    parked: list[Any] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)  # park keys this write consumes
 
 
 def auto_outcome_id(contribution_id: str, version: int, outcome: str) -> uuid.UUID:
@@ -111,17 +124,32 @@ class TriageStage(Stage):
     def process(self, events: Sequence[Any]) -> list[Envelope]:
         """Apply a batch: each contribution's events in order, folded into one write.
 
-        A contribution's results mostly arrive together; applying them in memory and saving
-        once (every event id recorded in the same atomic write) costs one read and one write per
-        contribution and batch. The item and the outputs are those of applying the events one
-        by one.
+        A contribution's results mostly arrive together: the batch's items are read in one
+        multi-get, folded in memory and written in one :meth:`QueueStore.save_many` (every event
+        id recorded with its item, atomically). A write refused as a conflict or a duplicate
+        (a replay) is redone on its own. The items and the outputs are those of applying the
+        events one by one.
         """
         groups: dict[str, list[Any]] = {}
         for event in events:
             groups.setdefault(event.contribution_id, []).append(event)
+        currents = self.store.get_many(groups)
+        keys = [
+            self._pending_key(e.contribution_id, e.contribution_version)
+            for e in events
+            if isinstance(e, LanguageIdentified)
+        ]
+        waiting = self.store.cache_get_many(PENDING, keys) if keys else {}
+        plans = [self._plan(group, currents.get(cid), waiting) for cid, group in groups.items()]
+        writes = [plan.write for plan in plans if plan.write is not None]
+        results = iter(self.store.save_many(writes)) if writes else iter(())
         outputs: dict[uuid.UUID, Envelope] = {}  # a replayed batch owes each outcome once
-        for group in groups.values():
-            for output in self.apply_many(group):
+        for plan in plans:
+            if plan.write is not None and next(results) is not SaveResult.SAVED:
+                done = self.apply_many(plan.events)  # changed meanwhile, or a replay
+            else:
+                done = self._finish(plan)
+            for output in done:
                 outputs.setdefault(output.event_id, output)
         return list(outputs.values())
 
@@ -130,56 +158,12 @@ class TriageStage(Stage):
         return self.apply_many([event])
 
     def apply_many(self, events: Sequence[Any]) -> list[Envelope]:
-        """Apply events of one contribution, in order, as one write; the outcomes they cause.
-
-        Events that arrive ahead of their version's ``LanguageIdentified`` wait, and are folded
-        right after it, before anything that arrived later: each topic's order is kept.
-        """
+        """Apply events of one contribution, in order, as one write; the outcomes they cause."""
         contribution_id = events[0].contribution_id
         for _ in range(self.max_conflicts):
-            current = self.store.get(contribution_id)
-            item, outputs = current, []
-            counted: list[Any] = []
-            parked: list[Any] = []
-            released: list[str] = []  # park keys emptied by this write
-            queue = list(events)
-            position = 0
-            taken: set[uuid.UUID] = set()  # the log may hold an event twice (a retried publish)
-            while position < len(queue):
-                event = queue[position]
-                position += 1
-                if event.event_id in taken:
-                    continue
-                folded = self._fold(item, event)
-                if folded is None:
-                    parked.append(event)  # ahead of its contribution: applied when it lands
-                    continue
-                taken.add(event.event_id)
-                item, caused = folded
-                outputs += caused
-                counted.append(event)
-                if isinstance(event, LanguageIdentified):
-                    version = event.contribution_version
-                    key = self._pending_key(contribution_id, version)
-                    waiting = self._parked(key)
-                    if waiting:
-                        released.append(key)
-                    waiting += [e for e in parked if e.contribution_version == version]
-                    parked = [e for e in parked if e.contribution_version != version]
-                    seen = {e.event_id for e in counted} | {e.event_id for e in queue[position:]}
-                    fresh = list(
-                        {e.event_id: e for e in waiting if e.event_id not in seen}.values()
-                    )
-                    queue[position:position] = fresh
-            if counted and item is not None:
-                base = current.revision if current is not None else 0
-                item = item.model_copy(update={"revision": base + len(counted)})
-                result = self.store.save(
-                    item,
-                    event_id=str(counted[0].event_id),
-                    expected_revision=base,
-                    also_applied=[str(e.event_id) for e in counted[1:]],
-                )
+            plan = self._plan(events, self.store.get(contribution_id), None)
+            if plan.write is not None:
+                result = self.store.save_many([plan.write])[0]
                 if result is SaveResult.CONFLICT:
                     continue
                 if result is SaveResult.DUPLICATE:
@@ -187,12 +171,66 @@ class TriageStage(Stage):
                         return self._replayed(events[0])
                     # Some were applied before (a replay): apply them one by one.
                     return [out for event in events for out in self.apply(event)]
-            for key in released:
-                self.store.cache_set(PENDING, key, "[]", ttl_s=60)
-            for event in parked:
-                self._park(event)
-            return outputs
+            return self._finish(plan)
         raise ConcurrentWriteError(f"item {contribution_id} kept changing")
+
+    def _plan(
+        self, events: Sequence[Any], current: QueueItem | None, waiting: dict[str, str] | None
+    ) -> _Plan:
+        """Fold ``events`` onto ``current`` in memory: the write to make and what follows it.
+
+        Events that arrive ahead of their version's ``LanguageIdentified`` wait, and are folded
+        right after it, before anything that arrived later: each topic's order is kept.
+        ``waiting`` holds parked events already read (by park key); None reads them here.
+        """
+        contribution_id = events[0].contribution_id
+        plan = _Plan(events=list(events))
+        item = current
+        queue = list(events)
+        position = 0
+        taken: set[uuid.UUID] = set()  # the log may hold an event twice (a retried publish)
+        while position < len(queue):
+            event = queue[position]
+            position += 1
+            if event.event_id in taken:
+                continue
+            folded = self._fold(item, event)
+            if folded is None:
+                plan.parked.append(event)  # ahead of its contribution: applied when it lands
+                continue
+            taken.add(event.event_id)
+            item, caused = folded
+            plan.outputs += caused
+            plan.counted.append(event)
+            if isinstance(event, LanguageIdentified):
+                version = event.contribution_version
+                key = self._pending_key(contribution_id, version)
+                raw = waiting.get(key) if waiting is not None else self._parked_raw(key)
+                parked = self._decode_parked(raw)
+                if parked:
+                    plan.released.append(key)
+                parked += [e for e in plan.parked if e.contribution_version == version]
+                plan.parked = [e for e in plan.parked if e.contribution_version != version]
+                seen = {e.event_id for e in plan.counted} | {e.event_id for e in queue[position:]}
+                fresh = {e.event_id: e for e in parked if e.event_id not in seen}
+                queue[position:position] = list(fresh.values())
+        if plan.counted and item is not None:
+            base = current.revision if current is not None else 0
+            plan.write = Write(
+                item.model_copy(update={"revision": base + len(plan.counted)}),
+                str(plan.counted[0].event_id),
+                base,
+                [str(e.event_id) for e in plan.counted[1:]],
+            )
+        return plan
+
+    def _finish(self, plan: _Plan) -> list[Envelope]:
+        """After the write: empty the park keys it consumed, park what must wait."""
+        for key in plan.released:
+            self.store.cache_set(PENDING, key, "[]", ttl_s=60)
+        for event in plan.parked:
+            self._park(event)
+        return plan.outputs
 
     # -- folding one event --------------------------------------------------------------------
 
@@ -448,11 +486,16 @@ class TriageStage(Stage):
             parked.append(raw)
             self.store.cache_set(PENDING, key, json.dumps(parked), ttl_s=PENDING_TTL_S)
 
-    def _parked(self, key: str) -> list[Any]:
-        raw = self.store.cache_get(PENDING, key)
+    def _parked_raw(self, key: str) -> str | None:
+        return self.store.cache_get(PENDING, key)
+
+    def _decode_parked(self, raw: str | None) -> list[Any]:
         if not raw or raw == "[]":
             return []
         return [decode_event(one, expected=self.accepts) for one in json.loads(raw)]
+
+    def _parked(self, key: str) -> list[Any]:
+        return self._decode_parked(self._parked_raw(key))
 
     def _unpark(self, event: LanguageIdentified) -> list[Envelope]:
         """Apply what waited for ``event`` (each on its own: some may be applied already)."""

@@ -10,7 +10,7 @@ from typing import Any
 from pipeline.schemas import Contribution, LanguageResult
 from pipeline.schemas.events import Score
 from pipeline.schemas.queue import QueueItem
-from pipeline.store.base import QueuePage, QueueQuery, QueueStore, SaveResult
+from pipeline.store.base import QueuePage, QueueQuery, QueueStore, SaveResult, Write
 from tests.conftest import contribution
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
@@ -247,6 +247,37 @@ def test_a_save_keeps_the_revision_the_writer_counted(store: QueueStore) -> None
     four = item(1, state="approved").model_copy(update={"revision": 4})
     assert store.save(four, event_id="e4", expected_revision=3) is SaveResult.SAVED
     assert store.get("decidim-test:c-1").revision == 4  # type: ignore[union-attr]
+
+
+def test_many_items_read_and_written_at_once(store: QueueStore) -> None:
+    """One write refused (duplicate, conflict) leaves the others of the batch alone."""
+    store.save(item(1), event_id="e1", expected_revision=0)
+    store.save(item(2), event_id="e2", expected_revision=0)
+    found = store.get_many(["decidim-test:c-1", "decidim-test:c-2", "decidim-test:c-9"])
+    assert sorted(found) == ["decidim-test:c-1", "decidim-test:c-2"]
+    results = store.save_many(
+        [
+            Write(item(1, state="approved").model_copy(update={"revision": 2}), "e3", 1),
+            Write(item(2, state="rejected"), "e4", 0),  # stale: the stored revision is 1
+            Write(item(3), "e5", 0, ["e1"]),  # e1 was applied before
+            Write(item(4), "e6", 0, ["e7"]),
+        ]
+    )
+    assert results == [
+        SaveResult.SAVED,
+        SaveResult.CONFLICT,
+        SaveResult.DUPLICATE,
+        SaveResult.SAVED,
+    ]
+    after = store.get_many([f"decidim-test:c-{n}" for n in (1, 2, 3, 4)])
+    assert {cid: i.state for cid, i in after.items()} == {
+        "decidim-test:c-1": "approved",
+        "decidim-test:c-2": "needs_review",
+        "decidim-test:c-4": "needs_review",
+    }
+    assert after["decidim-test:c-1"].revision == 2
+    assert all(store.was_applied(e) for e in ("e3", "e6", "e7"))
+    assert not any(store.was_applied(e) for e in ("e4", "e5"))
 
 
 def test_cache_multi_get_and_multi_set(store: QueueStore) -> None:
