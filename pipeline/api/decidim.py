@@ -60,6 +60,7 @@ from pipeline.api.models import (
     ApiError,
     ApiRoute,
     ItemError,
+    capped,
     check_content_type,
     error_responses,
     inline_schema,
@@ -391,7 +392,7 @@ def router(context: AppContext) -> APIRouter:
                 422,
                 "invalid_resource",
                 f"item {invalid[0].index}: {invalid[0].message}; nothing was accepted",
-                errors=invalid,
+                errors=capped(invalid),
             )
         return Accepted(accepted=publish_resources(resources, platform))
 

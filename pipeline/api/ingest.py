@@ -41,6 +41,7 @@ from pipeline.api.models import (
     ApiRoute,
     FieldError,
     ItemError,
+    capped,
     check_content_type,
     error_responses,
     inline_schema,
@@ -204,7 +205,7 @@ def build_events(
             "forbidden_platform",
             f"this API key submits for platform {platform!r} only; "
             f"{len(forbidden)} item(s) name another platform",
-            errors=forbidden,
+            errors=capped(forbidden),
         )
     if refused:
         first = refused[0]
@@ -213,7 +214,7 @@ def build_events(
             422,
             "invalid_contribution",
             f"item {first.index}: {first.message}{more}; nothing was accepted",
-            errors=refused,
+            errors=capped(refused),
         )
     events = [r for r in results if isinstance(r, ContributionSubmitted)]
     seen: dict[tuple[str, int], int] = {}
@@ -230,7 +231,7 @@ def build_events(
             422,
             "duplicate_contribution",
             f"item {duplicates[0].index}: {duplicates[0].message}; send each version once",
-            errors=duplicates,
+            errors=capped(duplicates),
         )
     return events
 
@@ -274,7 +275,7 @@ def check_conflicts(
             409,
             "version_conflict",
             f"item {conflicts[0].index}: {conflicts[0].message}; nothing was accepted",
-            errors=conflicts,
+            errors=capped(conflicts),
         )
 
 
@@ -461,7 +462,7 @@ def router(context: AppContext) -> APIRouter:
                 422,
                 "invalid_contribution",
                 f"item {not_objects[0].index}: {not_objects[0].message}; nothing was accepted",
-                errors=not_objects,
+                errors=capped(not_objects),
             )
         events = build_events(shaped, platform, settings, producer="api")
         stored = stored_items(context.store, [e.contribution_id for e in events])

@@ -6,7 +6,10 @@
 * :class:`ApiError` is raised anywhere below an endpoint (dependencies included) and turned into
   that body by :class:`ApiRoute`, which also answers 503 when the store or the bus is down,
   so a platform can tell "retry later" from "fix your request".
-* :func:`read_body` reads a request body with a byte limit *before* anything parses it.
+* :func:`read_body` reads a request body with a byte limit *before* anything parses it, and
+  :func:`parse_json` refuses objects of more than :data:`MAX_OBJECT_FIELDS` fields (while
+  parsing) and nesting deeper than :data:`MAX_DEPTH` *before* any validation, so a hostile
+  body costs little; at most :data:`MAX_LISTED_ERRORS` errors are listed in an answer.
 * :func:`inline_schema` gives a self-contained JSON schema of a model for ``openapi_extra``
   (endpoints that parse their own bodies still document them at ``/docs``).
 """
@@ -33,6 +36,46 @@ log = get_logger("api")
 # Largest version number accepted over HTTP: the largest integer every JSON client (JavaScript
 # included) represents exactly.
 MAX_VERSION = 2**53 - 1
+# Bounds on the work and the answer of one request. No object Hemicycle reads has more than a
+# few dozen fields (a Decidim field holds one entry per locale) nor more than a few levels.
+MAX_OBJECT_FIELDS = 200
+MAX_DEPTH = 32
+MAX_LISTED_ERRORS = 20
+
+
+class _TooManyFields(ValueError):
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+def _bounded_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json`` object hook: refuse an object with too many fields as soon as it is parsed."""
+    if len(pairs) > MAX_OBJECT_FIELDS:
+        raise _TooManyFields(len(pairs))
+    return dict(pairs)
+
+
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether arrays and objects nest deeper than ``limit`` (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > limit:
+                return True
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def capped(errors: list[ItemError], what: str = "invalid item") -> list[ItemError]:
+    """At most :data:`MAX_LISTED_ERRORS` item errors, then one entry counting the rest."""
+    if len(errors) <= MAX_LISTED_ERRORS:
+        return errors
+    rest = len(errors) - MAX_LISTED_ERRORS
+    note = ItemError(message=f"{rest} more {what}(s) not listed")
+    return [*errors[:MAX_LISTED_ERRORS], note]
 
 
 class FieldError(BaseModel):
@@ -134,9 +177,11 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 def field_errors(exc: ValidationError, *, prefix: str = "") -> list[FieldError]:
-    """The failing fields of a validation error, paths joined with dots."""
+    """The failing fields of a validation error, paths joined with dots (at most
+    :data:`MAX_LISTED_ERRORS`, then one entry counting the rest)."""
     out: list[FieldError] = []
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors[:MAX_LISTED_ERRORS]:
         path = ".".join(str(part) for part in err["loc"])
         field = f"{prefix}.{path}" if prefix and path else (prefix or path or "payload")
         out.append(
@@ -144,6 +189,12 @@ def field_errors(exc: ValidationError, *, prefix: str = "") -> list[FieldError]:
                 field=field, message=err["msg"].removeprefix("Value error, "), type=err["type"]
             )
         )
+    if len(errors) > MAX_LISTED_ERRORS:
+        rest = len(errors) - MAX_LISTED_ERRORS
+        out.append(
+            FieldError(field=prefix or "payload", message=f"{rest} more errors not listed",
+                       type="too_many_errors")
+        )  # fmt: skip
     return out
 
 
@@ -210,7 +261,14 @@ def parse_json(raw: bytes) -> Any:
             f"the body is not UTF-8 text: {exc.reason} at byte {exc.start}",
         ) from None
     try:
-        return json.loads(text)
+        data = json.loads(text, object_pairs_hook=_bounded_object)
+    except _TooManyFields as exc:
+        raise ApiError(
+            422,
+            "too_many_fields",
+            f"an object of the body has {exc.count} fields, more than the limit of "
+            f"{MAX_OBJECT_FIELDS}; nothing was accepted",
+        ) from None
     except json.JSONDecodeError as exc:
         raise ApiError(
             400,
@@ -219,6 +277,11 @@ def parse_json(raw: bytes) -> Any:
         ) from None
     except RecursionError:
         raise ApiError(400, "invalid_json", "the body is nested too deeply") from None
+    if _too_deep(data):
+        raise ApiError(
+            422, "too_deep", f"the body nests more than {MAX_DEPTH} levels; nothing was accepted"
+        )
+    return data
 
 
 def surrogate_path(value: Any, path: str = "") -> str | None:
