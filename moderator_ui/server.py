@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from moderator_ui.app import create_app
+from moderator_ui.http_limits import ConcurrencyLimit, TimedH11Protocol
 from pipeline.api.context import AppContext
 from pipeline.config import Settings
 
@@ -37,12 +38,14 @@ def make_server(
     settings: Settings, *, host: str, port: int, context: AppContext | None = None
 ) -> uvicorn.Server:
     config = uvicorn.Config(
-        create_app(settings, context=context),
+        ConcurrencyLimit(create_app(settings, context=context), settings.http_max_concurrency),
         host=host,
         port=port,
+        http=TimedH11Protocol.configured(settings),
         log_level="warning",
         access_log=False,
         proxy_headers=True,
+        timeout_keep_alive=settings.http_keepalive_timeout_s,
         timeout_graceful_shutdown=5,
     )
     return _Server(config)

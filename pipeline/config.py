@@ -162,6 +162,23 @@ class Settings(BaseSettings):
     # HTTP: moderator UI and platform API (`hemicycle serve`, `hemicycle demo`).
     http_host: str = Field("127.0.0.1", description="Address `serve` and `demo` listen on.")
     http_port: int = Field(8080, ge=0, le=65535, description="Port `serve` and `demo` listen on.")
+    http_header_timeout_s: float = Field(
+        10.0, gt=0, le=600, description="A request's line and headers must arrive within this."
+    )
+    http_body_timeout_s: float = Field(
+        30.0, gt=0, le=3600, description="Longest silence while a request body is being sent."
+    )
+    http_keepalive_timeout_s: int = Field(
+        5, ge=1, le=600, description="An idle kept-alive connection is closed after this."
+    )
+    http_max_connections: int = Field(
+        2_000,
+        ge=1,
+        description="Open connections; past it the oldest one without a whole request is closed.",
+    )
+    http_max_concurrency: int = Field(
+        200, ge=1, description="Requests in flight; past it 503 with Retry-After (not /healthz)."
+    )
     ui_lease_ttl_s: float = Field(
         300.0, gt=0, description="A claim on an item expires after this much inactivity."
     )
