@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from moderator_ui.accounts import Accounts, Role
 from moderator_ui.audit import AuditLog
+from moderator_ui.passage import highest_passage
 from moderator_ui.review import Review
 from moderator_ui.security import Session, Sessions, check_csrf, require
 from moderator_ui.translations import Workspace
@@ -56,6 +57,7 @@ def reason_label(code: str) -> str:
 
 
 TEMPLATES.env.globals["reason_label"] = reason_label
+TEMPLATES.env.globals["highest_passage"] = highest_passage
 
 
 class Services:

@@ -5,11 +5,17 @@ huggingface_config_path=...)``: no hub access when both paths are local), then i
 ``.tokenizer`` and ``.class_names`` are driven by our own batched loop:
 
 1. empty / whitespace-only texts get all-zero scores without touching the model;
-2. the other texts are tokenized once (truncated to ``max_length`` tokens), sorted by token
-   length, cut into batches of ``batch_size`` padded to the batch's longest text, and run under
+2. the other texts are tokenized once and cut into windows of at most ``max_length`` tokens
+   (capped by the model's own limit, see :func:`model_token_limit`): one window for a text that
+   fits, overlapping sentence-aligned windows for a longer one, at most ``max_windows``
+   (:mod:`pipeline.models.toxicity_windows`);
+3. the windows of every text are sorted by token length together, cut into batches of
+   ``batch_size`` padded to the batch's longest window, and run under
    ``torch.inference_mode()`` (fp16 autocast on CUDA; bf16 autocast on CPU only with
    ``cpu_bf16=True``, which drifts scores by ~1e-3);
-3. sigmoid outputs are rounded to 4 decimals and returned in input order.
+4. each category takes its maximum over a text's windows (:meth:`ToxicityScorer.score_windows`
+   also says which window gave it and whether the cap cut the text); sigmoid outputs are
+   rounded to 4 decimals and returned in input order.
 
 Unsorted batching gains nothing over one text at a time on CPU (padding); sorting is what makes
 batches pay. ``score`` is thread-compatible for one caller at a time (torch modules are not
@@ -26,6 +32,12 @@ from typing import Any
 
 import torch
 
+from pipeline.models.toxicity_windows import (
+    Window,
+    WindowedScores,
+    model_token_limit,
+    split_windows,
+)
 from pipeline.schemas.events import TOXICITY_CATEGORIES
 
 __all__ = [
@@ -33,6 +45,7 @@ __all__ = [
     "MULTILINGUAL_LANGUAGES",
     "ToxicityLoadError",
     "ToxicityScorer",
+    "WindowedScores",
 ]
 
 CATEGORIES: tuple[str, ...] = TOXICITY_CATEGORIES
@@ -106,7 +119,9 @@ class ToxicityScorer:
         model_type: detoxify model type, used in ``model_id``.
         device: ``"cuda"``/``"cpu"``; ``None`` picks CUDA when available.
         batch_size: texts per forward pass (after length sorting).
-        max_length: tokens per text, special tokens included; longer texts are truncated.
+        max_length: tokens per window, special tokens included (at most the model's limit);
+            longer texts are scored in overlapping windows.
+        max_windows: windows per text at most; the rest of a longer text is not scored.
         languages: languages the model scores as written (others need translating first).
         threads: CPU threads for torch (``torch.set_num_threads``, process-wide); ``None`` keeps
             the current setting.
@@ -122,6 +137,7 @@ class ToxicityScorer:
         device: str | None = None,
         batch_size: int = 32,
         max_length: int = 256,
+        max_windows: int = 16,
         languages: frozenset[str] = MULTILINGUAL_LANGUAGES,
         threads: int | None = None,
         cpu_bf16: bool = False,
@@ -130,6 +146,8 @@ class ToxicityScorer:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if max_length < 3:
             raise ValueError(f"max_length must be >= 3, got {max_length}")
+        if max_windows < 1:
+            raise ValueError(f"max_windows must be >= 1, got {max_windows}")
         checkpoint = Path(checkpoint)
         config_dir = Path(config_dir)
         _check_paths(checkpoint, config_dir)
@@ -138,7 +156,7 @@ class ToxicityScorer:
         if threads is not None and threads > 0 and not self.device.startswith("cuda"):
             torch.set_num_threads(threads)
         self.batch_size = batch_size
-        self.max_length = max_length
+        self.max_windows = max_windows
         self.languages: frozenset[str] = frozenset(languages)
         self.cpu_bf16 = cpu_bf16
         self.model_id: str = f"detoxify-{model_type}:{checkpoint.name}"
@@ -160,6 +178,7 @@ class ToxicityScorer:
         self.model = self.detoxify.model
         self.model.eval()
         self.tokenizer = self.detoxify.tokenizer
+        self.max_length = model_token_limit(self.tokenizer, self.model.config, max_length)
         pad_id = self.tokenizer.pad_token_id
         self._pad_id: int = 0 if pad_id is None else int(pad_id)
 
@@ -180,28 +199,6 @@ class ToxicityScorer:
         self.categories: tuple[str, ...] = tuple(names[k] for k in order)
         self._columns = torch.tensor([columns[k] for k in order], dtype=torch.long)
 
-    # -- tokenization -------------------------------------------------------------------------
-
-    def _encode(self, texts: Sequence[str]) -> list[list[int]]:
-        """Token ids (with special tokens) per text, truncated to ``max_length``.
-
-        Very long texts are cut to a character prefix first, so a 50,000-character text costs no
-        more than a short one; the prefix is only trusted when it already fills ``max_length``.
-        """
-        cap = self.max_length * _CHARS_PER_TOKEN_CAP
-        clipped = [t[:cap] for t in texts]
-        ids: list[list[int]] = self.tokenizer(
-            clipped, truncation=True, max_length=self.max_length, add_special_tokens=True
-        )["input_ids"]
-        redo = [i for i, t in enumerate(texts) if len(t) > cap and len(ids[i]) < self.max_length]
-        if redo:
-            full = self.tokenizer(
-                [texts[i] for i in redo], truncation=True, max_length=self.max_length
-            )["input_ids"]
-            for i, row in zip(redo, full, strict=True):
-                ids[i] = row
-        return ids
-
     # -- scoring ------------------------------------------------------------------------------
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
@@ -211,7 +208,7 @@ class ToxicityScorer:
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _forward(self, batch: list[list[int]]) -> torch.Tensor:
+    def _forward(self, batch: Sequence[list[int]]) -> torch.Tensor:
         """Sigmoid scores (batch x categories, float32 on CPU) of one padded batch."""
         width = max(len(row) for row in batch)
         input_ids = torch.full((len(batch), width), self._pad_id, dtype=torch.long)
@@ -227,18 +224,48 @@ class ToxicityScorer:
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Scores in [0, 1] (4 decimals) per category of ``self.categories``, in input order."""
-        results: list[dict[str, float]] = [dict.fromkeys(self.categories, 0.0) for _ in texts]
+        return [scored.values for scored in self.score_windows(texts)]
+
+    def score_windows(self, texts: Sequence[str]) -> list[WindowedScores]:
+        """Like :meth:`score`, with the windows behind each text's scores."""
+        results = [WindowedScores(dict.fromkeys(self.categories, 0.0)) for _ in texts]
         live = [i for i, t in enumerate(texts) if t and not t.isspace()]
         if not live:
             return results
-        ids = self._encode([texts[i] for i in live])
-        order = sorted(range(len(live)), key=lambda k: len(ids[k]))
+        split = split_windows(
+            self.tokenizer,
+            [texts[i] for i in live],
+            limit=self.max_length,
+            max_windows=self.max_windows,
+            chars_per_token_cap=_CHARS_PER_TOKEN_CAP,
+        )
+        flat: list[tuple[int, Window]] = [
+            (k, window) for k, cut in enumerate(split) for window in cut.windows
+        ]
+        order = sorted(range(len(flat)), key=lambda j: len(flat[j][1].ids))
+        probs: list[list[float]] = [[] for _ in flat]
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 chunk = order[start : start + self.batch_size]
-                probs = self._forward([ids[k] for k in chunk]).tolist()
-                for k, row in zip(chunk, probs, strict=True):
-                    results[live[k]] = {
-                        c: round(float(p), 4) for c, p in zip(self.categories, row, strict=True)
-                    }
+                rows = self._forward([flat[j][1].ids for j in chunk]).tolist()
+                for j, row in zip(chunk, rows, strict=True):
+                    probs[j] = row
+        best: list[list[tuple[float, Window] | None]] = [
+            [None] * len(self.categories) for _ in split
+        ]
+        for (k, window), row in zip(flat, probs, strict=True):
+            for c, p in enumerate(row):
+                current = best[k][c]
+                if current is None or p > current[0]:
+                    best[k][c] = (p, window)
+        for k, cut in enumerate(split):
+            scored = results[live[k]]
+            scored.windows, scored.capped = len(cut.windows), cut.capped
+            for c, name in enumerate(self.categories):
+                found = best[k][c]
+                if found is None:
+                    continue
+                scored.values[name] = round(float(found[0]), 4)
+                if len(cut.windows) > 1:
+                    scored.spans[name] = (found[1].start, found[1].end)
         return results

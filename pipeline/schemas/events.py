@@ -124,6 +124,12 @@ class Score(_Part):
     model: str
     text_language: str | None = None
     text_source: Literal["original", "translation"] = "original"
+    window_start: int | None = Field(
+        None, ge=0, description="Start of the passage that scored highest (long texts only)."
+    )
+    window_end: int | None = Field(
+        None, ge=0, description="End (exclusive) of that passage, in characters of the text."
+    )
 
 
 class SpamSignal(_Part):
@@ -139,7 +145,14 @@ class ContributionScored(Envelope):
     written (toxicity when the language is covered, spam signals, flood cluster);
     ``translation`` — toxicity scored on the English translation of a language the model does
     not cover; ``cluster`` — only a flood-cluster update for an earlier contribution.
+
+    A text longer than the model's limit is scored in windows (``toxicity_windows``); each
+    score's ``window_start``/``window_end`` name the passage that scored highest, and
+    ``toxicity_windows_capped`` says that the window cap left the end of the text unscored.
+    Minor version 1.1 added these fields.
     """
+
+    SCHEMA: ClassVar[tuple[int, int]] = (1, 1)
 
     type: Literal["ContributionScored"] = "ContributionScored"
     scope: Literal["original", "translation", "cluster"] = "original"
@@ -151,6 +164,8 @@ class ContributionScored(Envelope):
     cluster_id: str | None = None
     cluster_size: int = Field(0, ge=0)
     author_prior_contributions: int | None = Field(None, ge=0)
+    toxicity_windows: int = Field(0, ge=0, description="Windows the toxicity model scored.")
+    toxicity_windows_capped: bool = False
 
 
 class Translation(_Part):

@@ -25,6 +25,7 @@ from pipeline.config import Settings
 from pipeline.logs import get_logger
 from pipeline.models.floods import FloodDetector
 from pipeline.models.spam import SpamDetector, combine
+from pipeline.models.toxicity_windows import WindowedScores
 from pipeline.policy import Policy, load_policy
 from pipeline.schemas import (
     ContributionScored,
@@ -85,6 +86,7 @@ class ScorerStage(Stage):
             settings.toxicity_checkpoint,
             settings.toxicity_config_dir,
             batch_size=settings.toxicity_batch_size,
+            max_windows=settings.toxicity_max_windows,
         )
         log.info("toxicity model loaded", extra={"model": scorer.model_id, "device": scorer.device})
         return cls(policy, scorer, state=state)
@@ -137,7 +139,7 @@ class ScorerStage(Stage):
                 if text is not None:
                     jobs.append((event, text, "en"))
                     plans.append((event, None, "en"))
-        scores = self.toxicity.score([text for _, text, _ in jobs]) if jobs else []
+        scores = self._score_texts([text for _, text, _ in jobs]) if jobs else []
         by_event = {id(event): values for (event, _, _), values in zip(jobs, scores, strict=True)}
         for event, gap, lang in plans:
             values = by_event.get(id(event))
@@ -146,6 +148,13 @@ class ScorerStage(Stage):
             elif values is not None:
                 outputs.append(self._translation(event, values))
         return outputs
+
+    def _score_texts(self, texts: list[str]) -> list[WindowedScores]:
+        """Toxicity of each text, with its windows when the model says (``score_windows``)."""
+        windowed = getattr(self.toxicity, "score_windows", None)
+        if windowed is not None:
+            return windowed(texts)
+        return [WindowedScores(values) for values in self.toxicity.score(texts)]
 
     def _observe(self, events: Sequence[Any]) -> dict[int, Facts]:
         """The shared state's facts for each original of the batch, in one round trip."""
@@ -181,20 +190,29 @@ class ScorerStage(Stage):
         return f"{parts['title']}\n{parts['body']}" if parts.get("title") else parts["body"]
 
     def _toxicity_scores(
-        self, values: dict[str, float], lang: str | None, source: str
+        self, scored: WindowedScores, lang: str | None, source: str
     ) -> list[Score]:
         model = self.toxicity.model_id if self.toxicity is not None else "none"
-        return [
-            Score(
-                category=category, value=value, model=model, text_language=lang, text_source=source
-            )  # type: ignore[arg-type]
-            for category, value in values.items()
-        ]
+        out: list[Score] = []
+        for category, value in scored.values.items():
+            start, end = scored.spans.get(category, (None, None))
+            out.append(
+                Score(
+                    category=category,
+                    value=value,
+                    model=model,
+                    text_language=lang,
+                    text_source=source,  # type: ignore[arg-type]
+                    window_start=start,
+                    window_end=end,
+                )
+            )
+        return out
 
     def _original(
         self,
         event: LanguageIdentified,
-        values: dict[str, float] | None,
+        values: WindowedScores | None,
         gap: str | None,
         lang: str | None,
         facts: Facts,
@@ -224,6 +242,8 @@ class ScorerStage(Stage):
                 scores=scores,
                 toxicity_available=values is not None,
                 unavailable_reason=gap,
+                toxicity_windows=values.windows if values is not None else 0,
+                toxicity_windows_capped=values is not None and values.capped,
                 spam_score=spam_score,
                 spam_signals=signals,
                 cluster_id=facts.cluster_id,
@@ -249,13 +269,15 @@ class ScorerStage(Stage):
             )
         return out
 
-    def _translation(self, event: ContributionTranslated, values: dict[str, float]) -> Envelope:
+    def _translation(self, event: ContributionTranslated, values: WindowedScores) -> Envelope:
         return event.derive(
             ContributionScored,
             producer=self.name,
             scope="translation",
             scores=self._toxicity_scores(values, "en", "translation"),
             toxicity_available=True,
+            toxicity_windows=values.windows,
+            toxicity_windows_capped=values.capped,
         )
 
     def close(self) -> None:
