@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
+	bash scripts/install-apertium.sh
 	$(BIN)/hemicycle demo
 
 test: $(STAMP)

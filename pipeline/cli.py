@@ -234,7 +234,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.models.translate import TranslationModelError, install_model, list_models
+    from pipeline.models.translate import TranslationModelError, install_model
 
     models_dir = settings.resolved_models_dir
     if args.models_command == "install":
@@ -250,15 +250,19 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     import torch
 
+    from pipeline.models.catalog import available_models
+
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    found = list_models(models_dir)
-    print(f"models in {models_dir}: {len(found)}")
+    found = available_models(settings)
+    engines = ", ".join(settings.translation_engines)
+    print(f"models in {models_dir} and installed Apertium pairs ({engines}): {len(found)}")
     for info in found:
         pairs = ", ".join(f"{s}→{t}" for s, t in sorted(info.pairs))
         if info.multi_target:
             pairs = f"many-to-many ({len(info.pairs)} pairs)"
         size = f"{info.size_bytes / 1e6:.1f} MB"
-        print(f"  {info.model_id:<40} {info.engine:<12} {size:>10}  {device:<5} {pairs}")
+        where = "cpu" if info.engine == "apertium" else device
+        print(f"  {info.model_id:<40} {info.engine:<12} {size:>10}  {where:<5} {pairs}")
     return EXIT_OK
 
 

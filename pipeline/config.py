@@ -146,6 +146,22 @@ class Settings(BaseSettings):
         ge=16,
         description="Padded source tokens per model call (the engine sub-batches inside it).",
     )
+    translation_engines: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["argos", "transformers", "apertium"],
+        description="Translation engines used, most preferred first, comma-separated (argos, "
+        "transformers, apertium); an engine left out is not used.",
+    )
+    translation_max_legs: int = Field(
+        2, ge=1, le=4, description="Most models chained on a route (2: one pivot language)."
+    )
+    apertium_modes_dir: Path = Field(
+        Path("/usr/share/apertium/modes"), description="Where installed Apertium pairs are read."
+    )
+    campaign_pivots: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["en", "es"],
+        description="Languages campaigns are compared in, comma-separated: the first that "
+        "is a target language is used.",
+    )
     policy_file: Path | None = Field(None, description="Moderation policy TOML; default ships.")
     triage_wait_for_scores: bool = Field(
         True, description="Keep items pending until scored (false: review on identification)."
@@ -225,6 +241,29 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_reasons(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("translation_engines", "campaign_pivots", mode="before")
+    @classmethod
+    def _parse_lists(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("translation_engines")
+    @classmethod
+    def _check_engines(cls, value: list[str]) -> list[str]:
+        engines = [engine.strip().lower() for engine in value]
+        unknown = [e for e in engines if e not in ("argos", "transformers", "apertium")]
+        if unknown:
+            raise ValueError(f"unknown translation engine(s): {', '.join(unknown)}")
+        return list(dict.fromkeys(engines))
+
+    @field_validator("campaign_pivots")
+    @classmethod
+    def _check_pivots(cls, value: list[str]) -> list[str]:
+        codes = [code.lower() for code in value]
+        unknown = [code for code in codes if not known_language(code)]
+        if unknown:
+            raise ValueError(f"unknown language code(s): {', '.join(unknown)}")
+        return list(dict.fromkeys(codes))
 
     @field_validator("target_languages", mode="before")
     @classmethod

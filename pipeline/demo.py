@@ -13,6 +13,7 @@ from pathlib import Path
 from pipeline.bus import open_bus
 from pipeline.config import Settings
 from pipeline.ingest import ingest_file
+from pipeline.schemas.queue import QueueItem
 from pipeline.service import Pipeline
 from pipeline.store.base import QueueStore
 from pipeline.workers import WORKER_NAMES
@@ -60,6 +61,29 @@ def start_ui(settings: Settings, store: QueueStore) -> object | None:
     print(f"  log in as moderator, translator or admin, password {password}")
     print("  (press ? in the UI for the keyboard shortcuts)")
     return server
+
+
+def print_translations(items: list[QueueItem]) -> None:
+    """How many translations the models made, by engine, and one of them as an example."""
+    made = [t for item in items for t in item.translations if t.field == "body"]
+    if not made:
+        print(
+            "Translations: none, no model is installed (bash scripts/install-apertium.sh "
+            "installs Apertium's pairs; see the README)."
+        )
+        return
+    engines = Counter(t.engine or "?" for t in made)
+    print(
+        f"Translations: {len(made)} bodies ("
+        + ", ".join(f"{engine} {n}" for engine, n in engines.most_common())
+        + f") into {len({t.target_language for t in made})} languages"
+    )
+    for item in items:
+        english = [t for t in item.translations if t.field == "body" and t.target_language == "en"]
+        if english:
+            route = "→".join(english[0].route)
+            print(f"  e.g. {item.contribution_id} ({route}): {english[0].text[:90]}")
+            break
 
 
 def run_demo(settings: Settings, *, sample: Path | None = None, until_idle: bool = False) -> int:
@@ -127,6 +151,7 @@ def print_summary(store: QueueStore, handled: int, *, rows: int = 12) -> None:
     )
     print("Languages: " + ", ".join(f"{lang} {n}" for lang, n in sorted(by_lang.items())))
     print(f"Unreliable identifications (short, mixed, unknown): {unreliable}")
+    print_translations(items)
     print(f"\n  {'contribution':<26} {'lang':<5} {'conf':>5}  {'state':<13} text / why")
     flagged = store.list_items(state="auto_hidden", limit=rows) + store.list_items(
         state="needs_review", order="priority", limit=rows

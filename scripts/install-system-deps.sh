@@ -3,7 +3,8 @@
 # start one) and docker-compose (validates deploy/docker-compose.yml; no Docker engine needed)
 # from Debian, chromium from Debian (the browser tests drive it through Playwright; nothing
 # is downloaded by Playwright), and KafkaJS from npm (a non-Python Kafka client for the interoperability
-# test; Node.js from Debian if the machine has none). Installs only what is missing; Debian
+# test; Node.js from Debian if the machine has none), Apertium's translation pairs
+# (scripts/install-apertium.sh). Installs only what is missing; Debian
 # packages need root or sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo apt-get update -qq
     $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# Apertium and its pairs: the translation tests check its real output.
+bash scripts/install-apertium.sh
 
 if [ ! -d tests/interop/node_modules/kafkajs ]; then
     echo "installing KafkaJS for the interoperability test"

@@ -43,7 +43,12 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settin
     for key in list(__import__("os").environ):
         if key.startswith("HEMICYCLE_"):
             monkeypatch.delenv(key)
-    yield Settings(data_dir=tmp_path / "data", partitions=3, retry_backoff_ms=0)
+    yield Settings(
+        data_dir=tmp_path / "data",
+        partitions=3,
+        retry_backoff_ms=0,
+        translation_engines=["argos", "transformers"],  # installed Apertium pairs: opt in
+    )
 
 
 def contribution(n: int = 1, **overrides: Any) -> dict[str, Any]:

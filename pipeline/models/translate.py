@@ -16,6 +16,8 @@ Two engines, one interface (:class:`TranslationBackend`):
   ``name`` in ``hemicycle.json`` (written by :func:`install_model`) keeps the model id stable
   when the directory is renamed on install.
 
+A third engine, ``apertium`` (installed Debian pairs), lives in :mod:`pipeline.models.apertium`.
+
 Nothing here downloads anything: transformers is called with ``local_files_only=True`` and
 argostranslate is not imported at all. A backend object is meant for one worker thread.
 """
@@ -48,7 +50,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Engine = Literal["argos", "transformers"]
+Engine = Literal["argos", "transformers", "apertium"]
 Item = tuple[str, str, str]  # (text, source, target)
 
 HEMICYCLE_JSON = "hemicycle.json"
@@ -584,6 +586,8 @@ class TransformersBackend:
 
 
 def _pick_device(engine: Engine, device: str | None) -> str:
+    if engine == "apertium":
+        return "cpu"
     if device is not None:
         if device not in ("cpu", "cuda"):
             raise ValueError(f"device must be 'cpu' or 'cuda', not {device!r}")
@@ -624,4 +628,8 @@ def load_backend(
         return ArgosBackend(info, **kwargs)
     if info.engine == "transformers":
         return TransformersBackend(info, **kwargs)
+    if info.engine == "apertium":
+        from pipeline.models.apertium import ApertiumBackend
+
+        return ApertiumBackend(info)
     raise TranslationModelError(f"unknown engine {info.engine!r} for {info.path}")

@@ -19,14 +19,17 @@ A poll batch costs few store round trips: one multi-get of the memory for every 
 and target of the batch, then per leg one multi-get of the cache and one multi-set per model
 batch of what it produced.
 
-The route is a direct model for the pair, else a pivot through English (two models); it is
-recorded in each translation. A pair with no route is recorded as unavailable with the reason.
+The route is the shortest chain of installed models from the source to the target through any
+languages (fewest legs, at most ``max_legs``; among those, the most preferred engines: the
+models come ordered by ``HEMICYCLE_TRANSLATION_ENGINES``); it is recorded in each translation
+(``["pt", "es", "en"]``). A pair with no route is recorded as unavailable with the reason.
 An edited contribution (a new version) re-translates only the segments that changed: the
 others come from the cache. Model failures raise, so the runner retries and dead-letters.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -34,8 +37,9 @@ from typing import Any, ClassVar
 from pipeline.batching import BatchBudget, BatchRequest, DynamicBatcher
 from pipeline.config import Settings
 from pipeline.logs import get_logger
+from pipeline.models.catalog import available_models
 from pipeline.models.segment import Segmented, reassemble, segment
-from pipeline.models.translate import ModelInfo, TranslationBackend, list_models, load_backend
+from pipeline.models.translate import ModelInfo, TranslationBackend, load_backend
 from pipeline.schemas import (
     ContributionTranslated,
     LanguageIdentified,
@@ -49,7 +53,6 @@ from pipeline.translation_memory import CacheKey, MemoryKey, TranslationMemory
 from pipeline.workers.runner import Stage
 
 log = get_logger("translator")
-PIVOT = "en"
 
 
 @dataclass
@@ -99,7 +102,9 @@ class TranslatorStage(Stage):
         backend_options: dict[str, Any] | None = None,
         max_segment_chars: int = 400,
         max_event_bytes: int | None = None,
+        max_legs: int = 2,
     ) -> None:
+        """``models`` in order of preference: the first that translates a pair is its edge."""
         self.memory = TranslationMemory(store)
         self.models = list(models)
         self.targets = list(targets)
@@ -109,10 +114,17 @@ class TranslatorStage(Stage):
         self.max_event_bytes = max_event_bytes
         self._backends: dict[str, TranslationBackend] = {}
         self._plans: dict[str, _Plan] = {}
+        self.max_legs = max_legs
+        self._edges: dict[str, dict[str, tuple[int, ModelInfo]]] = {}
+        ranks = {engine: n for n, engine in enumerate(dict.fromkeys(m.engine for m in models))}
+        for info in self.models:
+            for src, dst in sorted(info.pairs):
+                self._edges.setdefault(src, {}).setdefault(dst, (ranks[info.engine], info))
+        self._routes: dict[str, dict[str, tuple[list[str], list[ModelInfo]]]] = {}
 
     @classmethod
     def from_settings(cls, settings: Settings, store: QueueStore) -> TranslatorStage:
-        models = list_models(settings.resolved_models_dir)
+        models = available_models(settings)
         log.info("translation models", extra={"models": [m.model_id for m in models]})
         return cls(
             store,
@@ -121,27 +133,48 @@ class TranslatorStage(Stage):
             budget=batch_budget(settings),
             backend_options={"beam_size": settings.translation_beam_size},
             max_event_bytes=settings.max_event_bytes,
+            max_legs=settings.translation_max_legs,
         )
 
     # -- routing ------------------------------------------------------------------------------
 
     def model_for(self, source: str, target: str) -> ModelInfo | None:
-        for info in self.models:
-            if (source, target) in info.pairs:
-                return info
-        return None
+        edge = self._edges.get(source, {}).get(target)
+        return edge[1] if edge else None
 
     def route(self, source: str, target: str) -> tuple[list[str], list[ModelInfo]] | str:
         """Languages passed and the model of each leg, or the reason there is no route."""
-        direct = self.model_for(source, target)
-        if direct is not None:
-            return [source, target], [direct]
-        first, second = self.model_for(source, PIVOT), self.model_for(PIVOT, target)
-        if PIVOT not in (source, target) and first is not None and second is not None:
-            return [source, PIVOT, target], [first, second]
-        return f"no model for {source}→{target}" + (
-            "" if PIVOT in (source, target) else f" and no pivot through {PIVOT}"
-        )
+        if source not in self._routes:
+            self._routes[source] = self._search(source)
+        found = self._routes[source].get(target)
+        if found is not None:
+            return found
+        reason = f"no model for {source}→{target}"
+        reachable = any(target in edges for edges in self._edges.values())
+        if self.max_legs > 1 and source in self._edges and reachable:
+            reason += f" and no route through other languages within {self.max_legs} legs"
+        return reason
+
+    def _search(self, source: str) -> dict[str, tuple[list[str], list[ModelInfo]]]:
+        """Best route to every reachable language: fewest legs, then the lowest sum of engine
+        ranks, then the route's languages (so the choice is stable); Dijkstra on that order."""
+        best: dict[str, tuple[list[str], list[ModelInfo]]] = {}
+        heap: list[tuple[int, int, list[str], list[ModelInfo]]] = [(0, 0, [source], [])]
+        settled: set[str] = set()
+        while heap:
+            legs, cost, path, models = heapq.heappop(heap)
+            here = path[-1]
+            if here in settled:
+                continue
+            settled.add(here)
+            if here != source:
+                best[here] = (path, models)
+            if legs == self.max_legs:
+                continue
+            for there, (rank, info) in self._edges.get(here, {}).items():
+                if there not in settled:
+                    heapq.heappush(heap, (legs + 1, cost + rank, [*path, there], [*models, info]))
+        return best
 
     def backend(self, info: ModelInfo) -> TranslationBackend:
         if info.model_id not in self._backends:

@@ -21,6 +21,8 @@ SAMPLE = REPO / "pipeline" / "data" / "sample_contributions.jsonl"
 
 def base_env(**settings: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEMICYCLE_")}
+    # Installed Apertium pairs would translate every test's contributions; tests opt in.
+    env["HEMICYCLE_TRANSLATION_ENGINES"] = "argos,transformers"
     env.update(settings)
     return env
 
