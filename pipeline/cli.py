@@ -263,6 +263,9 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
         size = f"{info.size_bytes / 1e6:.1f} MB"
         where = "cpu" if info.engine == "apertium" else device
         print(f"  {info.model_id:<40} {info.engine:<12} {size:>10}  {where:<5} {pairs}")
+    from pipeline.models.toxicity_info import describe_toxicity
+
+    print(describe_toxicity(settings))
     return EXIT_OK
 
 

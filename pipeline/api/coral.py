@@ -227,7 +227,10 @@ def load_toxicity(settings: Settings) -> tuple[Any | None, str | None]:
     except Exception as exc:  # a broken model must not take the endpoint down: no toxicity
         log.error("coral: toxicity model failed to load", extra={"error": str(exc)})
         return None, f"toxicity model failed to load: {type(exc).__name__}"
-    log.info("coral: toxicity model loaded", extra={"model": scorer.model_id})
+    log.info(
+        "coral: toxicity model loaded",
+        extra={"model": scorer.model_id, "token_limit": scorer.max_length},
+    )
     return scorer, None
 
 

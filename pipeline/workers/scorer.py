@@ -88,7 +88,14 @@ class ScorerStage(Stage):
             batch_size=settings.toxicity_batch_size,
             max_windows=settings.toxicity_max_windows,
         )
-        log.info("toxicity model loaded", extra={"model": scorer.model_id, "device": scorer.device})
+        log.info(
+            "toxicity model loaded",
+            extra={
+                "model": scorer.model_id,
+                "device": scorer.device,
+                "token_limit": scorer.max_length,  # capped by the model's own limit
+            },
+        )
         return cls(policy, scorer, state=state)
 
     def decode(self, value: bytes, settings: Settings) -> Any:
