@@ -51,6 +51,7 @@ from pipeline.api.ingest import (
     check_conflicts,
     html_to_text,
     looks_like_html,
+    read_item,
     status_url,
     stored_items,
     text_to_html,
@@ -439,7 +440,7 @@ def router(context: AppContext) -> APIRouter:
                 f"resource_type must be proposal, comment or debate, got {resource_type[:50]!r}",
             )
         key = contribution_key(platform, f"{kind}-{resource_id}")
-        item = context.store.get(key) if len(key) <= 200 else None
+        item = read_item(context.store, key) if len(key) <= 200 else None
         if item is None or item.contribution.platform != platform:
             raise ApiError(
                 404,
@@ -487,7 +488,7 @@ def router(context: AppContext) -> APIRouter:
         key = contribution_key(platform, rid)
         if len(key) > 200:
             raise ApiError(422, "invalid_request", "resource_id: too long for a contribution id")
-        item = context.store.get(key)
+        item = read_item(context.store, key)
         if item is not None and item.contribution.platform != platform:
             item = None
         matched = _matching_field(item, field, text) if item is not None else None

@@ -236,6 +236,16 @@ def build_events(
     return events
 
 
+def read_item(store: QueueStore, key: str) -> QueueItem | None:
+    """``store.get(key)``; None for an item that no longer validates (one stored before platform
+    names lost ':', see the README's migration note), so it is never answered or overwritten
+    as another platform's."""
+    try:
+        return store.get(key)
+    except ValidationError:
+        return None
+
+
 def stored_under_own_key(item: QueueItem, key: str) -> bool:
     """Whether ``item`` is the contribution ``key`` names (platform and id compared apart)."""
     return split_key(key) == (item.contribution.platform, item.contribution.id)
@@ -245,7 +255,7 @@ def stored_items(store: QueueStore, keys: Sequence[str]) -> dict[str, QueueItem]
     """The stored items of ``keys``; an item stored under a key that is not its own is left out."""
     out: dict[str, QueueItem] = {}
     for key in dict.fromkeys(keys):
-        item = store.get(key)
+        item = read_item(store, key)
         if item is not None and stored_under_own_key(item, key):
             out[key] = item
     return out
@@ -413,7 +423,7 @@ def find_item(store: QueueStore, platform: str, given: str) -> QueueItem | None:
         ids.insert(0, split_key(given)[1])
     for contribution_id in ids:
         key = contribution_key(platform, contribution_id)
-        item = store.get(key) if len(key) <= 200 else None
+        item = read_item(store, key) if len(key) <= 200 else None
         if item is not None and stored_under_own_key(item, key):
             return item
     return None

@@ -137,3 +137,25 @@ def test_find_item_compares_the_stored_platform_not_a_key_prefix() -> None:
 def test_deliveries_split_the_key_on_its_first_separator() -> None:
     event = ContributionTranslated.model_construct(contribution_id="a:b:c", contribution_version=1)
     assert (event_platform(event), platform_id(event)) == ("a", "b:c")
+
+
+def test_an_item_stored_for_platform_a_colon_b_before_the_rule_is_never_platform_as(
+    api_a: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = Contribution.model_validate(contribution(1, platform="p", id="c")).model_dump()
+    legacy = Contribution.model_construct(**{**data, "platform": "a:b"})
+    at = datetime(2026, 11, 20, tzinfo=UTC)
+    item = QueueItem(contribution=legacy, submitted_at=at, updated_at=at)
+    with monkeypatch.context() as before_the_rule:  # keys were joined blindly then
+        before_the_rule.setattr(
+            "pipeline.schemas.contribution.contribution_key", lambda p, i: f"{p}:{i}"
+        )
+        assert item.contribution_id == "a:b:c"
+        api_a.context.store.save(item, event_id="legacy-1", expected_revision=0)
+
+    for given in ("b:c", "a:b:c"):
+        response = api_a.client.get(f"/v1/contributions/{given}", headers=api_a.auth)
+        assert response.status_code == 404, response.text
+    body = contribution(1, platform="a", id="b:c", body="Platform a's own text.")
+    response = api_a.client.post("/v1/contributions", json=body, headers=api_a.auth)
+    assert response.status_code == 202, response.text  # no conflict with the other platform's
