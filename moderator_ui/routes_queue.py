@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from moderator_ui.campaigns import campaign_summary
 from moderator_ui.queue_filters import AGES, CATEGORIES, TABS, QueueFilters
 from moderator_ui.review import REVIEWABLE, Conflict, NotFound, Taken, View
 from moderator_ui.security import Session, client_address, require
@@ -119,6 +120,7 @@ def item_page(request: Request, cid: str, session: Moderator, back: str = "/queu
         translation=translation_for(item, session.user.language),
         history=[svc.review.view(i) for i in author if i.contribution_id != cid][:20],
         duplicates=[svc.review.view(i) for i in cluster if i.contribution_id != cid][:20],
+        campaign=campaign_summary(svc.store, item),
         reasons=svc.settings.ui_reject_reasons,
         reviewable=view.state in REVIEWABLE,
         back=back if back.startswith("/queue") else "/queue",

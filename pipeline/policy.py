@@ -182,9 +182,15 @@ def decide(policy: Policy, facts: PolicyInputs) -> PolicyDecision:
         elif value >= low:
             review.append(f"{category} {value:.2f} ≥ {low:.2f} (policy: {source})")
     if facts.cluster_id and facts.cluster_size >= policy.spam.flood_min_size:
-        review.append(
-            f"duplicate of {facts.cluster_size - 1} contributions in cluster {facts.cluster_id}"
-        )
+        if facts.cluster_id.startswith("m-"):  # pipeline.models.campaigns.campaign_id
+            review.append(
+                f"campaign: the same message as {facts.cluster_size - 1} contributions, "
+                f"across languages, in cluster {facts.cluster_id}"
+            )
+        else:
+            review.append(
+                f"duplicate of {facts.cluster_size - 1} contributions in cluster {facts.cluster_id}"
+            )
     signals = [f"spam signal: {text}" for text in facts.signal_explanations]
     space = policy.spaces.get(facts.space)
     if facts.space in policy.premoderation.spaces or (space is not None and space.premoderation):

@@ -48,6 +48,10 @@ class FloodDetector:
         template = MinHash(num_perm=num_perm, seed=7)
         self._permutations, self._scheme = template.permutations, template.scheme
 
+    def features(self, text: str) -> set[bytes]:
+        """What two texts' Jaccard similarity is measured on."""
+        return _shingles(text)
+
     def _minhash(self, text: str) -> MinHash:
         sketch = MinHash(
             num_perm=self.num_perm,
@@ -55,7 +59,7 @@ class FloodDetector:
             permutations=self._permutations,
             scheme=self._scheme,  # type: ignore[arg-type]
         )
-        sketch.update_batch(list(_shingles(text)))
+        sketch.update_batch(list(self.features(text)))
         return sketch
 
     def bands(self, text: str) -> tuple[str, ...] | None:

@@ -110,9 +110,12 @@ class ScorerState(ABC):
         """Release what the state opened itself (never the store's own connection)."""
 
 
-def open_scorer_state(store: QueueStore | None, limits: ScorerLimits) -> ScorerState:
+def open_scorer_state(
+    store: QueueStore | None, limits: ScorerLimits, name: str = "scorer"
+) -> ScorerState:
     """The state kept with ``store`` (in Redis, or a SQLite file next to the embedded store's);
-    in memory without a store."""
+    in memory without a store. ``name`` keeps apart indexes that must not mix (the flood
+    index, ``scorer``, and the cross-language campaign index, ``campaign``)."""
     from pipeline.store.scorer_state_sqlite import SqliteScorerState
 
     if store is None:
@@ -120,13 +123,13 @@ def open_scorer_state(store: QueueStore | None, limits: ScorerLimits) -> ScorerS
     from pipeline.store.embedded import EmbeddedStore
 
     if isinstance(store, EmbeddedStore):
-        return SqliteScorerState.beside(store, limits)
+        return SqliteScorerState.beside(store, limits, name)
     from pipeline.store.redis import RedisStore
 
     if isinstance(store, RedisStore):
         from pipeline.store.scorer_state_redis import RedisScorerState
 
-        return RedisScorerState(store._redis, store.prefix + "scorer:", limits)
+        return RedisScorerState(store._redis, f"{store.prefix}{name}:", limits)
     raise TypeError(f"no scorer state for a {type(store).__name__}")
 
 

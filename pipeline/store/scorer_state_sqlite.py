@@ -71,13 +71,15 @@ class SqliteScorerState(ScorerState):
         return cls(":memory:", limits)
 
     @classmethod
-    def beside(cls, store: EmbeddedStore, limits: ScorerLimits) -> SqliteScorerState:
+    def beside(
+        cls, store: EmbeddedStore, limits: ScorerLimits, name: str = "scorer"
+    ) -> SqliteScorerState:
         """State in a file next to the embedded store's (see the module doc)."""
         path = next(row[2] for row in store._db.execute("PRAGMA database_list") if row[1] == "main")
         if not path:
             return cls.in_memory(limits)
         store_file = Path(path)
-        return cls(store_file.with_name(f"{store_file.stem}-scorer.sqlite3"), limits)
+        return cls(store_file.with_name(f"{store_file.stem}-{name}.sqlite3"), limits)
 
     def observe(self, observations: Sequence[Observation]) -> list[Facts]:
         if not observations:

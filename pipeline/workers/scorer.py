@@ -11,7 +11,13 @@
   (:mod:`pipeline.store.scorer_state`), read and written once per poll batch: replicas and
   restarts see one flood, and a replayed event gets the facts recorded the first time, so it
   emits the same events again.
-* Only the English pivot text is decoded from a ``ContributionTranslated`` (:meth:`decode`).
+* Campaigns across languages: each contribution version is also compared in the campaign
+  pivot language (as written when it is in that language, else its translation into it) in a
+  second index (:mod:`pipeline.models.campaigns`); its clusters (``m-…``) reach triage as
+  ``scope="cluster"`` updates like floods', so one message posted in five languages by five
+  accounts is one cluster, acted on at once. Triage keeps the larger of the two clusters.
+* Only the English text (for toxicity) and the campaign pivot's are decoded from a
+  ``ContributionTranslated`` (:meth:`decode`).
 * Without a configured model, toxicity is recorded as unavailable; spam signals still run.
 """
 
@@ -23,6 +29,7 @@ from typing import Any, ClassVar
 
 from pipeline.config import Settings
 from pipeline.logs import get_logger
+from pipeline.models.campaigns import CampaignDetector, campaign_id
 from pipeline.models.floods import FloodDetector
 from pipeline.models.spam import SpamDetector, combine
 from pipeline.models.toxicity_windows import WindowedScores
@@ -65,21 +72,34 @@ class ScorerStage(Stage):
         unavailable_reason: str = NO_MODEL,
         *,
         state: ScorerState | None = None,
+        campaign_pivot: str | None = None,
+        campaigns: ScorerState | None = None,
     ) -> None:
-        """Without ``state``, the scorer keeps its own in memory (tests, a lone process)."""
+        """Without ``state`` (``campaigns``: the campaign index), the scorer keeps its own in
+        memory (tests, a lone process). Without ``campaign_pivot``, no campaigns are sought."""
         self.policy = policy
         self.toxicity = toxicity
         self.unavailable_reason = unavailable_reason
         self.spam = SpamDetector(policy.spam)
         self.floods = FloodDetector(policy.spam.flood_similarity, window=policy.spam.flood_window)
         self.state = state or open_scorer_state(None, ScorerLimits.of(policy.spam))
+        self.campaign_pivot = campaign_pivot
+        self.campaign_detector = CampaignDetector(window=policy.spam.flood_window)
+        self.campaigns = campaigns or open_scorer_state(None, ScorerLimits.of(policy.spam))
 
     @classmethod
     def from_settings(cls, settings: Settings, store: QueueStore | None = None) -> ScorerStage:
         policy = load_policy(settings.policy_file)
-        state = open_scorer_state(store, ScorerLimits.of(policy.spam))
+        limits = ScorerLimits.of(policy.spam)
+        state = open_scorer_state(store, limits)
+        pivots = [p for p in settings.campaign_pivots if p in settings.target_languages]
+        extra: dict[str, Any] = {
+            "state": state,
+            "campaign_pivot": pivots[0] if pivots else None,
+            "campaigns": open_scorer_state(store, limits, "campaign"),
+        }
         if settings.toxicity_checkpoint is None or settings.toxicity_config_dir is None:
-            return cls(policy, state=state)
+            return cls(policy, **extra)
         from pipeline.models.toxicity import ToxicityScorer
 
         scorer = ToxicityScorer(
@@ -96,14 +116,15 @@ class ScorerStage(Stage):
                 "token_limit": scorer.max_length,  # capped by the model's own limit
             },
         )
-        return cls(policy, scorer, state=state)
+        return cls(policy, scorer, **extra)
 
     def decode(self, value: bytes, settings: Settings) -> Any:
         """Decode a record, keeping of a ``ContributionTranslated`` only what is scored.
 
         A translated contribution carries every target language; the scorer needs only the
-        English translations, and none when the model covers the source language. Those are
-        dropped before validation (invalid records still fail with a reason).
+        English translations (none when the model covers the source language) and those into
+        the campaign pivot. The rest is dropped before validation (invalid records still fail
+        with a reason).
         """
         if b"ContributionTranslated" not in value or len(value) > settings.max_event_bytes:
             return super().decode(value, settings)
@@ -114,15 +135,16 @@ class ScorerStage(Stage):
         if not isinstance(doc, dict) or doc.get("type") != "ContributionTranslated":
             return super().decode(value, settings)
         translations = doc.get("translations")
-        if not self._needs_english(doc.get("source_language")):
-            doc["translations"], doc["unavailable"] = [], []
-        elif isinstance(translations, list):
+        wanted = {"en"} if self._needs_english(doc.get("source_language")) else set()
+        if self.campaign_pivot is not None:
+            wanted.add(self.campaign_pivot)
+        doc["unavailable"] = []
+        if isinstance(translations, list):
             doc["translations"] = [
                 t
                 for t in translations
-                if not isinstance(t, dict) or t.get("target_language") == "en"
+                if not isinstance(t, dict) or t.get("target_language") in wanted
             ]
-            doc["unavailable"] = []
         return super().decode(json.dumps(doc).encode(), settings)
 
     def _needs_english(self, source_language: Any) -> bool:
@@ -154,6 +176,7 @@ class ScorerStage(Stage):
                 outputs.extend(self._original(event, values, gap, lang, facts[id(event)]))
             elif values is not None:
                 outputs.append(self._translation(event, values))
+        outputs.extend(self._campaigns(events))
         return outputs
 
     def _score_texts(self, texts: list[str]) -> list[WindowedScores]:
@@ -177,6 +200,57 @@ class ScorerStage(Stage):
         ]
         found = self.state.observe(observations)
         return {id(e): f for e, f in zip(originals, found, strict=True)}
+
+    def _pivot_text(self, event: Any) -> str | None:
+        """The contribution's text in the campaign pivot language, if this event brings it."""
+        pivot = self.campaign_pivot
+        if pivot is None:
+            return None
+        if isinstance(event, LanguageIdentified):
+            return event.contribution.text if event.language.lang == pivot else None
+        if event.source_language == pivot:
+            return None
+        parts = {t.field: t.text for t in event.translations if t.target_language == pivot}
+        if "body" not in parts:
+            return None
+        return f"{parts['title']}\n{parts['body']}" if parts.get("title") else parts["body"]
+
+    def _campaigns(self, events: Sequence[Any]) -> list[Envelope]:
+        """Cluster updates of the campaign index for the batch's pivot-language texts.
+
+        Each member, and the earlier members owed one, gets a ``scope="cluster"`` update with
+        the campaign's id and size (derived ids: a replay emits the same events). The index
+        is a second scorer state; its author counts are not used (the original's are)."""
+        found: list[tuple[Any, str]] = []
+        observations = []
+        for event in events:
+            text = self._pivot_text(event)
+            bands = self.campaign_detector.bands(text) if text else None
+            if bands is None:
+                continue
+            key = member_key(event.contribution_id, event.contribution_version)
+            found.append((event, key))
+            observations.append(Observation(key=key, author="", at_ms=0, bands=bands))
+        out: list[Envelope] = []
+        for (event, key), facts in zip(found, self.campaigns.observe(observations), strict=True):
+            if not facts.cluster_id:
+                continue
+            cluster = campaign_id(facts.cluster_id)
+            for member in dict.fromkeys((key, *facts.notify)):
+                cid, version = split_member_key(member)
+                out.append(
+                    event.derive(
+                        ContributionScored,
+                        producer=self.name,
+                        part=f"campaign:{member}",
+                        scope="cluster",
+                        contribution_id=cid,
+                        contribution_version=version,
+                        cluster_id=cluster,
+                        cluster_size=facts.cluster_size,
+                    )
+                )
+        return out
 
     def _gap(self, lang: str | None) -> str:
         if self.toxicity is None:
@@ -289,3 +363,4 @@ class ScorerStage(Stage):
 
     def close(self) -> None:
         self.state.close()
+        self.campaigns.close()
