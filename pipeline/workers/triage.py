@@ -276,12 +276,14 @@ class TriageStage(Stage):
         """Scores of the text as written, of its English translation, or a cluster update.
 
         Toxicity of a translation replaces the original's (the original was not covered); the
-        cluster is the largest reported. Each order of these events gives the same item.
+        cluster is the largest reported; at equal size a flood's (copies in one language) is
+        kept over a campaign's (``m-…``, across languages), which then holds the same copies.
+        Each order of these events gives the same item.
         """
         update: dict[str, Any] = {}
         if event.cluster_id is not None:
-            mine = (current.cluster_size, current.cluster_id or "")
-            if (event.cluster_size, event.cluster_id) > mine:
+            mine = _cluster_rank(current.cluster_id, current.cluster_size)
+            if _cluster_rank(event.cluster_id, event.cluster_size) > mine:
                 update |= {"cluster_id": event.cluster_id, "cluster_size": event.cluster_size}
         if event.scope == "original":
             kept = [s for s in current.scores if s.text_source == "translation"]
@@ -512,6 +514,11 @@ class TriageStage(Stage):
 def _last_decision(item: QueueItem) -> Decision | None:
     """The decision that sets the state: the last one recorded on the current version."""
     return next((d for d in reversed(item.decisions) if d.version == item.version), None)
+
+
+def _cluster_rank(cluster_id: str | None, size: int) -> tuple[int, bool, str]:
+    """Order of clusters for an item: larger first, then floods before campaigns."""
+    return size, not (cluster_id or "").startswith("m-"), cluster_id or ""
 
 
 def _sorted_scores(scores: list[Any]) -> list[Any]:

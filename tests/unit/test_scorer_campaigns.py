@@ -89,3 +89,24 @@ def test_decode_keeps_the_pivot_translation(settings: Settings) -> None:
     sent = translated(1, "pt", FROM_OTHERS[0], en="English", fr="Français")
     event = scorer.decode(sent.to_json(), settings)
     assert [t.target_language for t in event.translations] == ["es"]
+
+
+def test_triage_keeps_a_flood_over_a_campaign_of_the_same_size() -> None:
+    from pipeline.workers.triage import TriageStage
+    from tests.unit.test_ui_campaigns import member
+
+    source = identified(1, SPANISH, "es")
+    flood = member(1, "es", "c-11111111")
+
+    def update(cluster: str, size: int) -> ContributionScored:
+        return source.derive(
+            ContributionScored,
+            producer="scorer",
+            part=f"t:{cluster}:{size}",
+            scope="cluster",
+            cluster_id=cluster,
+            cluster_size=size,
+        )
+
+    assert TriageStage._scored(flood, update("m-22222222", 5)).cluster_id == "c-11111111"
+    assert TriageStage._scored(flood, update("m-22222222", 6)).cluster_id == "m-22222222"
