@@ -99,6 +99,7 @@ def ui_env(tmp_path_factory: pytest.TempPathFactory, argos_package: Path) -> Ite
         target_languages=["en", "de"],
         retry_backoff_ms=0,
         ui_lease_ttl_s=120,
+        translation_engines=["argos", "transformers"],  # installed Apertium pairs: opt in
     )
     install_model(argos_package, settings.resolved_models_dir)
     with Pipeline(settings, WORKER_NAMES) as pipeline:

@@ -212,6 +212,7 @@ def target(settings: Settings) -> Iterator[Target]:
         api_max_batch=MAX_BATCH,
         max_body_chars=MAX_BODY,
         coral_secret=CORAL_SECRET,
+        translation_engines=["argos", "transformers"],  # installed Apertium pairs: opt in
     )
     context = AppContext(hostile)
     key = create_key(context.store, PLATFORM)
