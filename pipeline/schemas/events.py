@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.schemas.contribution import Contribution
 from pipeline.schemas.envelope import Envelope, Upcaster
@@ -39,9 +46,11 @@ class ContributionSubmitted(Envelope):
 
     @model_validator(mode="before")
     @classmethod
-    def _fill_ids(cls, data: Any) -> Any:
+    def _fill_ids(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict):
             return data
+        if "type" not in data and (info.context or {}).get("require_type"):
+            raise ValueError("type: missing event type")  # a record read off the input topic
         inner = data.get("contribution")
         if isinstance(inner, Contribution):
             inner = {"platform": inner.platform, "id": inner.id, "version": inner.version}

@@ -75,7 +75,7 @@ class LangidStage(Stage):
         if len(value) <= settings.max_event_bytes:
             try:
                 return ContributionSubmitted.model_validate_json(
-                    value, context=settings.validation_context
+                    value, context={**settings.validation_context, "require_type": True}
                 )
             except ValidationError:
                 pass  # the generic decoder names what is wrong
