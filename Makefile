@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/score.py
 	$(BIN)/python benchmarks/ui.py
 	$(BIN)/python benchmarks/api.py --toxicity
+	$(BIN)/python benchmarks/triage.py
 	$(BIN)/python benchmarks/replay.py
 
 clean:
