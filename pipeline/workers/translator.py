@@ -181,6 +181,13 @@ class TranslatorStage(Stage):
             self._backends[info.model_id] = load_backend(info, **self.backend_options)
         return self._backends[info.model_id]
 
+    def close(self) -> None:
+        """Stop the engines' own processes (Apertium's); the others hold nothing to release."""
+        for backend in self._backends.values():
+            close = getattr(backend, "close", None)
+            if close is not None:
+                close()
+
     # -- processing ---------------------------------------------------------------------------
 
     def process(self, events: Sequence[Any]) -> list[Envelope]:
