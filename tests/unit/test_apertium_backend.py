@@ -98,3 +98,26 @@ def test_installed_pairs_are_discovered() -> None:
     require_apertium()
     pairs = {p for m in list_apertium_models(MODES_DIR) for p in m.pairs}
     assert ("en", "es") in pairs and ("es", "en") in pairs
+
+
+def fake_pair(tmp_path: Path, mode: str, pipeline: str) -> ApertiumBackend:
+    """A pair whose mode runs ``pipeline`` (each program gets ``-z`` as Apertium's do)."""
+    require_apertium()
+    modes = tmp_path / "modes"
+    modes.mkdir(exist_ok=True)
+    (modes / f"{mode}.mode").write_text(pipeline + "\n")
+    [info] = [m for m in list_apertium_models(modes) if m.model_id == f"apertium:{mode}"]
+    return ApertiumBackend(info, timeout_s=0.5)
+
+
+def test_a_pair_that_never_answers_times_out_and_raises(tmp_path: Path) -> None:
+    backend = fake_pair(tmp_path, "eng-spa", "grep never-in-the-text")
+    with pytest.raises(TranslationModelError, match="no answer"):
+        backend.translate([("The city needs more trees.", "en", "es")])
+    assert backend._process is None  # killed; the next batch starts afresh
+
+
+def test_a_pair_that_keeps_crashing_raises(tmp_path: Path) -> None:
+    backend = fake_pair(tmp_path, "spa-eng", "false")
+    with pytest.raises(TranslationModelError, match="apertium:spa-eng failed"):
+        backend.translate([("La ciudad necesita más árboles.", "es", "en")])
