@@ -16,7 +16,7 @@ from pipeline.bus.embedded import EmbeddedBus
 from pipeline.config import TOPICS, Settings
 from pipeline.models.langid import LanguageDetector
 from pipeline.schemas import ContributionSubmitted
-from pipeline.workers.langid import LangidStage
+from pipeline.workers.langid import DEFAULT_CACHE_SIZE, LangidStage
 from pipeline.workers.runner import Runner, StopFlag, run_until
 
 
@@ -39,9 +39,14 @@ def submitted_events(texts: Sequence[str]) -> list[ContributionSubmitted]:
 
 
 def measure_langid_stage(
-    texts: Sequence[str], detector: LanguageDetector, *, batch: int = 500
+    texts: Sequence[str],
+    detector: LanguageDetector,
+    *,
+    batch: int = 500,
+    cache_size: int = DEFAULT_CACHE_SIZE,
 ) -> dict[str, float]:
-    """texts/s of the langid stage end to end on the embedded bus (detector already loaded)."""
+    """texts/s of the langid stage end to end on the embedded bus (detector already loaded;
+    ``cache_size`` 0 turns the stage's memo of results off)."""
     events = submitted_events(texts)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), partitions=4, batch_max_events=batch)
@@ -51,7 +56,7 @@ def measure_langid_stage(
         for event in events:
             producer.publish(settings.topic("submitted"), event.contribution_id, event.to_json())
         producer.flush()
-        runner = Runner(LangidStage(detector), bus, settings)
+        runner = Runner(LangidStage(detector, cache_size=cache_size), bus, settings)
         started = time.perf_counter()
         run_until([runner], StopFlag(), until_idle=True, wait_s=0.01)
         elapsed = time.perf_counter() - started

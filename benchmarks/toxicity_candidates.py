@@ -1,0 +1,97 @@
+"""Faster CPU paths for the toxicity model, measured by ``benchmarks/score.py``.
+
+Each candidate replaces only the model call of a loaded :class:`ToxicityScorer` (its
+``_forward``), so tokenization, windows, length-sorted batching and rounding stay the same and
+the scores compare one to one with the fp32 path:
+
+* ``torch-int8``: ``torch.ao.quantization.quantize_dynamic`` on every ``nn.Linear``;
+* ``ct2-<compute type>``: the encoder converted to CTranslate2 (``Encoder.forward_batch`` on
+  token ids), the checkpoint's own classification head applied in torch on its output.
+
+CTranslate2 4.8's converter predates transformers 5 (``position_embedding_type`` is gone from
+the config) and checks the vocabulary against the embedding rows (the benchmark's base model
+pads its embedding to XLM-R's 250,002 rows): both are bridged here, for measuring only.
+"""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pipeline.models.toxicity import ToxicityScorer
+
+Forward = Callable[[Sequence[list[int]]], torch.Tensor]
+
+
+def variant(scorer: ToxicityScorer, forward: Forward | None = None, model: Any = None) -> Any:
+    """A shallow copy of ``scorer`` with another model or forward function."""
+    other = copy.copy(scorer)
+    if model is not None:
+        other.model = model
+    if forward is not None:
+        other._forward = forward  # type: ignore[method-assign]
+    return other
+
+
+def torch_int8(scorer: ToxicityScorer) -> ToxicityScorer:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated in torch 2.x
+        quantized = torch.ao.quantization.quantize_dynamic(
+            copy.deepcopy(scorer.model), {torch.nn.Linear}, dtype=torch.qint8
+        )
+    return variant(scorer, model=quantized)
+
+
+def convert_ct2(scorer: ToxicityScorer, out_dir: Path, quantization: str) -> Path:
+    """The scorer's encoder as a CTranslate2 model in ``out_dir`` (weights ``quantization``)."""
+    import ctranslate2
+    from ctranslate2.converters import transformers as ct2_transformers
+
+    hf_dir = out_dir / "hf"
+    if not hf_dir.exists():
+        model = copy.deepcopy(scorer.model)
+        model.config.position_embedding_type = "absolute"
+        model.save_pretrained(hf_dir)
+        scorer.tokenizer.save_pretrained(hf_dir)
+    loader = ct2_transformers.XLMRobertaLoader
+    base_vocabulary = ct2_transformers.ModelLoader.get_vocabulary
+
+    def padded_vocabulary(self: Any, model: Any, tokenizer: Any) -> list[str]:
+        tokens = list(base_vocabulary(self, model, tokenizer))
+        missing = model.config.vocab_size - len(tokens)
+        return tokens + [f"<unused_{i}>" for i in range(missing)]
+
+    target = out_dir / f"ct2-{quantization}"
+    if not target.exists():
+        loader.get_vocabulary = padded_vocabulary  # type: ignore[method-assign]
+        try:
+            converter = ctranslate2.converters.TransformersConverter(str(hf_dir))
+            converter.convert(str(target), quantization=quantization, force=True)
+        finally:
+            del loader.get_vocabulary
+    return target
+
+
+def ct2_encoder(
+    scorer: ToxicityScorer, model_dir: Path, compute_type: str, threads: int
+) -> ToxicityScorer:
+    import ctranslate2
+
+    encoder = ctranslate2.Encoder(
+        str(model_dir), device="cpu", compute_type=compute_type, intra_threads=threads
+    )
+    head = scorer.model.classifier
+    columns = scorer._columns
+
+    def forward(batch: Sequence[list[int]]) -> torch.Tensor:
+        hidden = encoder.forward_batch([list(row) for row in batch]).last_hidden_state
+        states = torch.from_numpy(np.array(hidden)).float()
+        return torch.sigmoid(head(states).float())[:, columns]
+
+    return variant(scorer, forward=forward)
