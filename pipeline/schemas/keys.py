@@ -9,6 +9,7 @@ through this module.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Annotated
@@ -18,8 +19,13 @@ from pydantic import AfterValidator, StringConstraints
 SEPARATOR = ":"
 
 
+@functools.lru_cache(maxsize=4096)
 def check_platform_name(name: str) -> str:
-    """``name`` if it is a usable platform name, else ``ValueError`` saying why."""
+    """``name`` if it is a usable platform name, else ``ValueError`` saying why.
+
+    Cached: every event names its platform, and a deployment has a handful of them (an error
+    is not cached, so a bad name is refused every time).
+    """
     if SEPARATOR in name:
         raise ValueError(
             f"a platform name may not contain {SEPARATOR!r} (it separates platform and id in "
