@@ -129,7 +129,9 @@ def open_scorer_state(
     if isinstance(store, RedisStore):
         from pipeline.store.scorer_state_redis import RedisScorerState
 
-        return RedisScorerState(store._redis, f"{store.prefix}{name}:", limits)
+        # Under "scorer:" whatever the name: store.clear() keeps that namespace (not a projection).
+        space = "scorer:" if name == "scorer" else f"scorer:{name}:"
+        return RedisScorerState(store._redis, store.prefix + space, limits)
     raise TypeError(f"no scorer state for a {type(store).__name__}")
 
 
