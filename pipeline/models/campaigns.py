@@ -1,11 +1,11 @@
 """Campaigns across languages: one message posted in several languages by many accounts.
 
 Each contribution is compared in one pivot language (the first of ``HEMICYCLE_CAMPAIGN_PIVOTS``
-that is a target language): the text as written when it is in that language, else its machine
-translation into it. Two machine translations of one message are looser copies than the
-copy-paste edits a flood is made of, so the comparison is on word stems (the first four
-letters of each word of three letters or more) rather than character 5-grams, with a lower
-similarity. Measured on the test sets (``benchmarks/campaigns.py``): human-written
+that is a target language): its machine translation into it (texts written in the pivot
+language are left to the stricter flood index). Two machine translations of one message are
+looser copies than the copy-paste edits a flood is made of, so the comparison is on word stems
+(the first four letters of each word of three letters or more) rather than character 5-grams,
+with a lower similarity. Measured on the test sets (``benchmarks/campaigns.py``): human-written
 translations of one message, brought into Spanish by Apertium, share 0.33-0.8 of their stems;
 different opinions on the same subject at most 0.17, and none of them 0.28 with the campaign.
 """

@@ -12,7 +12,8 @@
   restarts see one flood, and a replayed event gets the facts recorded the first time, so it
   emits the same events again.
 * Campaigns across languages: each contribution version is also compared in the campaign
-  pivot language (as written when it is in that language, else its translation into it) in a
+  pivot language (its machine translation into it; texts written in the pivot are the flood
+  index's) in a
   second index (:mod:`pipeline.models.campaigns`); its clusters (``m-…``) reach triage as
   ``scope="cluster"`` updates like floods', so one message posted in five languages by five
   accounts is one cluster, acted on at once. Triage keeps the larger of the two clusters.
@@ -202,12 +203,16 @@ class ScorerStage(Stage):
         return {id(e): f for e, f in zip(originals, found, strict=True)}
 
     def _pivot_text(self, event: Any) -> str | None:
-        """The contribution's text in the campaign pivot language, if this event brings it."""
+        """The machine translation into the campaign pivot language, if this event brings one.
+
+        Only translations are compared: near-duplicates written in one language are floods,
+        found by the stricter flood index, and comparing texts written in the pivot language
+        on loose word stems would call a handful of similar proposals a campaign "across
+        languages" (seen with six templated English proposals).
+        """
         pivot = self.campaign_pivot
-        if pivot is None:
+        if pivot is None or isinstance(event, LanguageIdentified):
             return None
-        if isinstance(event, LanguageIdentified):
-            return event.contribution.text if event.language.lang == pivot else None
         if event.source_language == pivot:
             return None
         parts = {t.field: t.text for t in event.translations if t.target_language == pivot}
