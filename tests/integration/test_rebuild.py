@@ -73,6 +73,7 @@ def decided(cid: str, version: int, decision: str, by: str, seen: int, **extra: 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # six pipeline runs; each joins four consumer groups on Kafka
 @pytest.mark.parametrize("pair", ["embedded", "kafka_redis"])
 def test_rebuild_gives_back_the_live_store_byte_for_byte(
     pair: str, request: pytest.FixtureRequest, tmp_path: Path
