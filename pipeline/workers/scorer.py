@@ -241,21 +241,28 @@ class ScorerStage(Stage):
             if not facts.cluster_id:
                 continue
             cluster = campaign_id(facts.cluster_id)
-            for member in dict.fromkeys((key, *facts.notify)):
-                cid, version = split_member_key(member)
-                out.append(
-                    event.derive(
-                        ContributionScored,
-                        producer=self.name,
-                        part=f"campaign:{member}",
-                        scope="cluster",
-                        contribution_id=cid,
-                        contribution_version=version,
-                        cluster_id=cluster,
-                        cluster_size=facts.cluster_size,
-                    )
-                )
+            out += [
+                self._cluster_update(event, member, "campaign", cluster, facts.cluster_size)
+                for member in dict.fromkeys((key, *facts.notify))
+            ]
         return out
+
+    def _cluster_update(
+        self, event: Any, member: str, kind: str, cluster_id: str | None, size: int
+    ) -> Envelope:
+        """A ``scope="cluster"`` update telling ``member`` it is in ``cluster_id`` (derived
+        id: a replay of ``event`` emits it again)."""
+        cid, version = split_member_key(member)
+        return event.derive(
+            ContributionScored,
+            producer=self.name,
+            part=f"{kind}:{member}",
+            scope="cluster",
+            contribution_id=cid,
+            contribution_version=version,
+            cluster_id=cluster_id,
+            cluster_size=size,
+        )
 
     def _gap(self, lang: str | None) -> str:
         if self.toxicity is None:
@@ -337,22 +344,11 @@ class ScorerStage(Stage):
                 author_prior_contributions=facts.prior_contributions,
             )
         ]
-        for member in facts.notify:
-            if member == key:
-                continue
-            cid, version = split_member_key(member)
-            out.append(
-                event.derive(
-                    ContributionScored,
-                    producer=self.name,
-                    part=f"cluster:{member}",
-                    scope="cluster",
-                    contribution_id=cid,
-                    contribution_version=version,
-                    cluster_id=facts.cluster_id,
-                    cluster_size=facts.cluster_size,
-                )
-            )
+        out += [
+            self._cluster_update(event, member, "cluster", facts.cluster_id, facts.cluster_size)
+            for member in facts.notify
+            if member != key
+        ]
         return out
 
     def _translation(self, event: ContributionTranslated, values: WindowedScores) -> Envelope:
