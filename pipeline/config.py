@@ -35,6 +35,7 @@ TOPICS: dict[str, str] = {
     "decisions": "moderation.decisions",
     "corrections": "translations.corrected",
     "outcomes": "moderation.outcomes",
+    "reports": "moderation.reports",
     "deadletter": "deadletter",
 }
 
@@ -48,6 +49,12 @@ EVENT_TOPICS: dict[str, str] = {
     "TranslationCorrected": "corrections",
     "ModerationOutcome": "outcomes",
     "DeadLetter": "deadletter",
+    "ContributionReported": "reports",
+    "AppealFiled": "decisions",
+    "AppealDecided": "decisions",
+    "AuthorSanctioned": "decisions",
+    "SanctionLifted": "decisions",
+    "PartyNotified": "outcomes",
 }
 
 

@@ -16,6 +16,14 @@ from pipeline.schemas.events import (
     ModerationOutcome,
     TranslationCorrected,
 )
+from pipeline.schemas.moderation import (
+    AppealDecided,
+    AppealFiled,
+    AuthorSanctioned,
+    ContributionReported,
+    PartyNotified,
+    SanctionLifted,
+)
 
 AnyEvent = Annotated[
     ContributionSubmitted
@@ -25,7 +33,13 @@ AnyEvent = Annotated[
     | ModerationDecided
     | TranslationCorrected
     | ModerationOutcome
-    | DeadLetter,
+    | DeadLetter
+    | ContributionReported
+    | AppealFiled
+    | AppealDecided
+    | AuthorSanctioned
+    | SanctionLifted
+    | PartyNotified,
     Field(discriminator="type"),
 ]
 
@@ -40,6 +54,12 @@ EVENT_TYPES: dict[str, type] = {
         TranslationCorrected,
         ModerationOutcome,
         DeadLetter,
+        ContributionReported,
+        AppealFiled,
+        AppealDecided,
+        AuthorSanctioned,
+        SanctionLifted,
+        PartyNotified,
     )
 }
 

@@ -22,6 +22,7 @@ from pydantic import (
 from pipeline.schemas.contribution import Contribution
 from pipeline.schemas.envelope import Envelope, Upcaster
 from pipeline.schemas.keys import contribution_key
+from pipeline.schemas.statements import StatementOfReasons
 
 
 class _Part(BaseModel):
@@ -219,7 +220,7 @@ class ModerationDecided(Envelope):
     made once per action, so a double submit or a retried request is one decision.
     """
 
-    SCHEMA: ClassVar[tuple[int, int]] = (2, 0)
+    SCHEMA: ClassVar[tuple[int, int]] = (2, 1)
     UPCASTERS: ClassVar[dict[int, Upcaster]] = {1: _decided_1_to_2}
 
     type: Literal["ModerationDecided"] = "ModerationDecided"
@@ -229,6 +230,9 @@ class ModerationDecided(Envelope):
     statement: str | None = Field(None, max_length=10_000)
     seen_decisions: int | None = Field(None, ge=0)
     bulk_id: str | None = None
+    reverses: str | None = Field(
+        None, description="event_id of the decision this one reverses (a reason is required)."
+    )
 
 
 class TranslationCorrected(Envelope):
@@ -245,7 +249,13 @@ class TranslationCorrected(Envelope):
 
 
 class ModerationOutcome(Envelope):
-    """What happens to a contribution on its platform, decided by policy or by a human."""
+    """What happens to a contribution on its platform, decided by policy or by a human.
+
+    Minor version 1.1 added ``statement_of_reasons``: every restrictive outcome (hidden,
+    rejected) carries one (DSA Art. 17).
+    """
+
+    SCHEMA: ClassVar[tuple[int, int]] = (1, 1)
 
     type: Literal["ModerationOutcome"] = "ModerationOutcome"
     platform: str
@@ -254,6 +264,7 @@ class ModerationOutcome(Envelope):
     reasons: list[str] = Field(default_factory=list)
     reason_code: str | None = None
     decided_by: str | None = None
+    statement_of_reasons: StatementOfReasons | None = None
 
 
 class Origin(_Part):

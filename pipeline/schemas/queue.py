@@ -18,6 +18,8 @@ from pipeline.schemas.events import (
     Translation,
     UnavailableTranslation,
 )
+from pipeline.schemas.moderation import IllegalNotice
+from pipeline.schemas.statements import StatementOfReasons
 
 QueueState = Literal[
     "pending",  # known, not yet identified
@@ -42,6 +44,67 @@ class Decision(BaseModel):
     bulk_id: str | None = None
     version: int | None = Field(None, description="The contribution version decided on.")
     event_id: str | None = Field(None, description="The ModerationDecided event recorded.")
+    reverses: str | None = Field(None, description="event_id of the decision reversed.")
+    appeal_id: str | None = Field(None, description="The appeal whose reversal this is.")
+
+
+class AutomaticOutcome(BaseModel):
+    """An outcome the policy reached on its own (kept for the accuracy figures of Art. 15)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str
+    outcome: str
+    version: int
+    at: AwareDatetime
+    rule: str = Field(description="What decided: a category, flood, campaign, reports, …")
+
+
+class Report(BaseModel):
+    """A person's report, as folded into the item (the notifier's contact stays in the log)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str
+    reporter: str
+    reason: str
+    reason_source: str | None = None
+    details: str | None = None
+    at: AwareDatetime
+    version: int
+    notice: IllegalNotice | None = None
+
+
+class Appeal(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str
+    appellant: str
+    appellant_role: str
+    statement: str
+    at: AwareDatetime
+    against: str | None = Field(None, description="event_id of the decision appealed.")
+    against_by: str | None = Field(None, description="Who made it (None: automatic).")
+    result: Literal["upheld", "reversed"] | None = None
+    decided_by: str | None = None
+    decided_at: AwareDatetime | None = None
+    reply: str | None = None
+
+
+class Sanction(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str
+    author: str
+    action: str
+    until: AwareDatetime | None = None
+    by: str
+    at: AwareDatetime
+    reason_code: str | None = None
+    statement: str
+    lifted_at: AwareDatetime | None = None
+    lifted_by: str | None = None
+    lifted_reason: str | None = None
 
 
 class QueueItem(BaseModel):
@@ -84,6 +147,17 @@ class QueueItem(BaseModel):
     )
     revision: int = Field(
         0, ge=0, description="Events applied to this contribution; guards concurrent writes."
+    )
+    reports: list[Report] = Field(default_factory=list)
+    appeals: list[Appeal] = Field(default_factory=list)
+    sanctions: list[Sanction] = Field(
+        default_factory=list, description="Sanctions on the author imposed for this item."
+    )
+    automatic: list[AutomaticOutcome] = Field(
+        default_factory=list, description="Outcomes the policy reached on its own."
+    )
+    statements: list[StatementOfReasons] = Field(
+        default_factory=list, description="Statements of reasons of its restrictions (Art. 17)."
     )
 
     @property

@@ -3,6 +3,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
+from pipeline.config import EVENT_TOPICS
 from pipeline.schemas import (
     EVENT_TYPES,
     Contribution,
@@ -62,7 +63,14 @@ def test_every_event_type_round_trips_through_json() -> None:
         "TranslationCorrected",
         "ModerationOutcome",
         "DeadLetter",
+        "ContributionReported",
+        "AppealFiled",
+        "AppealDecided",
+        "AuthorSanctioned",
+        "SanctionLifted",
+        "PartyNotified",
     }
+    assert set(EVENT_TOPICS) == set(EVENT_TYPES)  # every event has a topic
 
 
 def test_ids_are_derived_from_the_contribution_and_must_agree() -> None:
