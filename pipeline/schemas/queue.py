@@ -174,3 +174,15 @@ class QueueItem(BaseModel):
 
     def age_key(self) -> datetime:
         return self.contribution.created_at
+
+    def open_reports(self) -> list[Report]:
+        """Reports no human has answered: made after the last human decision on any version."""
+        last = self.decisions[-1].at if self.decisions else None
+        return [r for r in self.reports if last is None or r.at > last]
+
+    def reporters(self) -> int:
+        """Distinct people who reported it (a reporter reporting twice counts once)."""
+        return len({r.reporter for r in self.reports})
+
+    def open_appeals(self) -> list[Appeal]:
+        return [a for a in self.appeals if a.result is None]
