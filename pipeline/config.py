@@ -173,6 +173,13 @@ class Settings(BaseSettings):
     triage_wait_for_scores: bool = Field(
         True, description="Keep items pending until scored (false: review on identification)."
     )
+    reports_hide_after: int = Field(
+        3,
+        ge=0,
+        le=10_000,
+        description="Distinct reporters that hide an item pending review (0 = never); the "
+        "policy file may override it per space.",
+    )
     batch_max_events: int = Field(500, ge=1, le=100_000, description="Events per worker batch.")
     batch_max_wait_ms: int = Field(
         100, ge=0, le=60_000, description="Longest wait to fill a batch."

@@ -3,12 +3,15 @@
 A policy turns the facts about a contribution (scores, spam signals, flood cluster, language,
 space, author history) into one action with a priority and the **reasons** a moderator sees:
 
+* ``escalate``: a notice of illegal content (DSA Art. 16) arrived: a senior look, first;
 * ``auto_hide``: hidden on the platform until a human confirms (a ``hide`` threshold was
-  reached, or pre-moderation applies);
+  reached, enough distinct people reported it, or pre-moderation applies — of the space, of a
+  new author, or of a sanctioned author);
 * ``needs_review``: a ``review`` threshold was reached, or something could not be scored;
 * ``auto_approve``: nothing to review and the policy allows it.
 
-Precedence: auto_hide > needs_review > auto_approve. Every threshold names where it came
+Precedence: escalate > auto_hide > needs_review > auto_approve. People's reports raise the
+priority by one per distinct reporter (up to five). Every threshold names where it came
 from (``policy: default``, ``policy: language de``, ``policy: space youth-forum``).
 """
 
@@ -24,12 +27,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pipeline.schemas.codec import describe_validation_error
 
-Action = Literal["auto_approve", "needs_review", "auto_hide"]
+Action = Literal["auto_approve", "needs_review", "auto_hide", "escalate"]
 ACTION_STATE: dict[str, str] = {
     "auto_approve": "auto_approved",
     "needs_review": "needs_review",
     "auto_hide": "auto_hidden",
+    "escalate": "escalated",
 }
+REPORT_PRIORITY_CAP = 5
 
 
 class _Strict(BaseModel):
@@ -74,6 +79,9 @@ class SpamPolicy(_Strict):
 class Override(_Strict):
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
     premoderation: bool | None = None
+    reports_hide_after: int | None = Field(
+        None, ge=0, description="Distinct reporters that hide an item here (0 = never)."
+    )
 
 
 class Policy(_Strict):
@@ -83,6 +91,16 @@ class Policy(_Strict):
     spam: SpamPolicy = Field(default_factory=SpamPolicy)
     languages: dict[str, Override] = Field(default_factory=dict)
     spaces: dict[str, Override] = Field(default_factory=dict)
+    reports_hide_after: int = Field(
+        3, ge=0, description="Distinct reporters that hide an item (0 = never); see settings."
+    )
+
+    def hide_after(self, space: str) -> tuple[int, str]:
+        """Reporters that hide an item in ``space``, and where the number comes from."""
+        local = self.spaces.get(space)
+        if local is not None and local.reports_hide_after is not None:
+            return local.reports_hide_after, f"space {space}"
+        return self.reports_hide_after, "default"
 
     @model_validator(mode="after")
     def _complete_defaults(self) -> Policy:
@@ -154,13 +172,21 @@ class PolicyInputs:
     cluster_id: str | None = None
     cluster_size: int = 0
     author_prior_contributions: int | None = None
+    reporters: int = 0
+    report_reasons: tuple[tuple[str, int], ...] = ()  # (reason, distinct reporters), by count
+    illegal_grounds: tuple[str, ...] = ()
+    author_premoderated: str | None = None  # the sanction that pre-moderates the author
 
 
 @dataclass(frozen=True)
 class PolicyDecision:
+    """The action, its priority and reasons; ``rule`` names what decided (a category,
+    ``reports``, ``premoderation``, ``illegal``, ``no_threshold``, …)."""
+
     action: Action
     priority: float
     reasons: tuple[str, ...]
+    rule: str = "no_threshold"
 
     @property
     def state(self) -> str:
@@ -168,9 +194,12 @@ class PolicyDecision:
 
 
 def decide(policy: Policy, facts: PolicyInputs) -> PolicyDecision:
-    """Apply ``policy`` to ``facts``. Priority: the highest score relative to its threshold."""
+    """Apply ``policy`` to ``facts``. Priority: the highest score relative to its threshold,
+    plus one per distinct reporter (capped)."""
     hide: list[str] = []
     review: list[str] = []
+    hide_rules: list[str] = []
+    review_rules: list[str] = []
     severity = 0.0
     for category, value in sorted(facts.scores.items()):
         if category not in policy.thresholds:
@@ -179,36 +208,69 @@ def decide(policy: Policy, facts: PolicyInputs) -> PolicyDecision:
         severity = max(severity, value / low if low > 0 else value)
         if value >= high:
             hide.append(f"{category} {value:.2f} ≥ {high:.2f} (policy: {source})")
+            hide_rules.append(category)
         elif value >= low:
             review.append(f"{category} {value:.2f} ≥ {low:.2f} (policy: {source})")
+            review_rules.append(category)
+    reported = _reports(policy, facts)
+    if reported is not None:
+        text, hides = reported
+        (hide if hides else review).append(text)
+        (hide_rules if hides else review_rules).append("reports")
     if facts.cluster_id and facts.cluster_size >= policy.spam.flood_min_size:
         if facts.cluster_id.startswith("m-"):  # pipeline.models.campaigns.campaign_id
             review.append(
                 f"campaign: the same message as {facts.cluster_size - 1} contributions, "
                 f"across languages, in cluster {facts.cluster_id}"
             )
+            review_rules.append("campaign")
         else:
             review.append(
                 f"duplicate of {facts.cluster_size - 1} contributions in cluster {facts.cluster_id}"
             )
+            review_rules.append("flood")
     signals = [f"spam signal: {text}" for text in facts.signal_explanations]
     space = policy.spaces.get(facts.space)
     if facts.space in policy.premoderation.spaces or (space is not None and space.premoderation):
         hide.append(f"pre-moderation: space {facts.space} (policy)")
+        hide_rules.append("premoderation")
     prior = facts.author_prior_contributions
     if prior is not None and prior < policy.premoderation.new_author_below:
         hide.append(f"pre-moderation: new author ({prior} earlier contributions)")
+        hide_rules.append("premoderation")
+    if facts.author_premoderated:
+        hide.append(f"pre-moderation: the author is sanctioned ({facts.author_premoderated})")
+        hide_rules.append("premoderation")
     if not facts.toxicity_available:
         gap = f"toxicity not scored: {facts.unavailable_reason or 'no model'}"
         if policy.auto_approve.require_toxicity:
             review.append(gap)
-    priority = round(min(severity, 10.0), 3)
+            review_rules.append("not_scored")
+    priority = round(min(severity, 10.0) + min(facts.reporters, REPORT_PRIORITY_CAP), 3)
+    if facts.illegal_grounds:
+        notice = [f"notice of illegal content: {ground}" for ground in facts.illegal_grounds]
+        everything = tuple(notice + hide + review + signals)
+        return PolicyDecision("escalate", round(priority + 20.0, 3), everything, "illegal")
     if hide:
         return PolicyDecision(
-            "auto_hide", round(priority + 10.0, 3), tuple(hide + review + signals)
+            "auto_hide", round(priority + 10.0, 3), tuple(hide + review + signals), hide_rules[0]
         )
     if review:
-        return PolicyDecision("needs_review", priority, tuple(review + signals))
+        return PolicyDecision("needs_review", priority, tuple(review + signals), review_rules[0])
     if policy.auto_approve.enabled:
         return PolicyDecision("auto_approve", priority, ("no threshold reached (policy)", *signals))
     return PolicyDecision("needs_review", priority, ("auto-approval is off (policy)", *signals))
+
+
+def _reports(policy: Policy, facts: PolicyInputs) -> tuple[str, bool] | None:
+    """The reason people's reports add, and whether they hide the item."""
+    if facts.reporters == 0:
+        return None
+    reasons = ", ".join(
+        f"{reason} x{count}" if count > 1 else reason for reason, count in facts.report_reasons
+    )
+    people = "1 person" if facts.reporters == 1 else f"{facts.reporters} people"
+    limit, source = policy.hide_after(facts.space)
+    if limit and facts.reporters >= limit:
+        return f"reported by {people} ({reasons}) ≥ {limit} (policy: {source})", True
+    return f"reported by {people} ({reasons})", False
