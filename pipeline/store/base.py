@@ -21,7 +21,8 @@ Order = Literal["priority", "oldest"]
 QueryOrder = Literal["priority", "oldest", "newest"]
 UNKNOWN_LANGUAGE = "und"
 # Facets every backend indexes for :meth:`QueueStore.query` (name → value of an item).
-FACETS = ("space", "kind", "author", "cluster")
+FACETS = ("space", "kind", "author", "cluster", "reported", "appeal")
+OPEN = "open"
 
 
 class QueueQuery(BaseModel):
@@ -35,6 +36,8 @@ class QueueQuery(BaseModel):
     kind: str | None = None
     author: str | None = None
     cluster: str | None = None
+    reported: str | None = Field(None, description='"open": reports no human has answered.')
+    appeal: str | None = Field(None, description='"open": appeals not decided yet.')
     category: str | None = Field(None, description='A toxicity category, or "spam".')
     min_score: float = Field(0.0, ge=0.0, le=1.0)
     max_score: float = Field(1.0, ge=0.0, le=1.0)
@@ -71,6 +74,10 @@ def item_facets(item: QueueItem) -> dict[str, str]:
     facets = {"space": c.space, "kind": c.kind, "author": c.author}
     if item.cluster_id:
         facets["cluster"] = item.cluster_id
+    if item.open_reports():
+        facets["reported"] = OPEN
+    if item.open_appeals():
+        facets["appeal"] = OPEN
     return facets
 
 
