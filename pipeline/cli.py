@@ -25,6 +25,7 @@ EXTENSIONS = (
     "pipeline.cli_web",
     "pipeline.cli_apikeys",
     "pipeline.cli_deliveries",
+    "pipeline.dsa.cli",
 )
 
 

@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from pipeline.dsa.codes import EEA_COUNTRIES
 from pipeline.languages import EU_LANGUAGES, known_language
 
 ENV_PREFIX = "HEMICYCLE_"
@@ -250,6 +251,30 @@ class Settings(BaseSettings):
     metrics_port: int = Field(
         0, ge=0, le=65535, description="Workers serve /metrics, /healthz, /readyz here (0: off)."
     )
+    dsa_categories_file: Path | None = Field(
+        None, description="TOML table of Hemicycle's reasons onto DSA categories (shipped one)."
+    )
+    dsa_territorial_scope: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(EEA_COUNTRIES),
+        description="Countries (EEA codes, comma-separated) DSA statements apply to.",
+    )
+    dsa_token: SecretStr | None = Field(
+        None, description="Bearer token of the DSA Transparency Database API (masked)."
+    )
+
+    @field_validator("dsa_territorial_scope", mode="before")
+    @classmethod
+    def _parse_territorial_scope(cls, value: Any) -> Any:
+        return _split_csv(value)
+
+    @field_validator("dsa_territorial_scope")
+    @classmethod
+    def _check_territorial_scope(cls, value: list[str]) -> list[str]:
+        codes = [code.upper() for code in value]
+        unknown = [code for code in codes if code not in EEA_COUNTRIES]
+        if unknown:
+            raise ValueError(f"not EEA country code(s): {', '.join(unknown)} (Greece is GR)")
+        return sorted(set(codes))
 
     @field_validator("ui_reject_reasons", mode="before")
     @classmethod

@@ -1,0 +1,1 @@
+"""DSA statements of reasons: the DSA Transparency Database's fields, export and submission."""
