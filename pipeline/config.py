@@ -235,6 +235,9 @@ class Settings(BaseSettings):
         description="Rejection reason codes offered to moderators, comma-separated.",
     )
     api_max_batch: int = Field(500, ge=1, le=10_000, description="Contributions per API request.")
+    appeal_window_days: int = Field(
+        183, ge=1, le=3650, description="Days after a decision during which it may be appealed."
+    )
     coral_secret: SecretStr | None = Field(
         None, description="Coral external moderation signing secret (X-Coral-Signature)."
     )

@@ -367,17 +367,19 @@ def coral_answer(policy: Policy, assessment: Assessment) -> CoralResponse:
     return CoralResponse(status="PREMOD", actions=actions)
 
 
+def comment_id(story_id: str, author_id: str, parent_id: str | None, text: str) -> str:
+    """Hemicycle's id of a Coral comment (Coral sends none): a hash of where and what it is."""
+    digest = hashlib.sha256(
+        json.dumps([story_id, author_id, parent_id, text], ensure_ascii=False).encode("utf-8")
+    ).hexdigest()
+    return f"c-{digest[:32]}"
+
+
 def comment_contribution(request: CoralRequest, text: str, settings: Settings) -> Contribution:
     """The comment as a contribution of platform ``coral-<tenantID>`` (id: content hash)."""
-    digest = hashlib.sha256(
-        json.dumps(
-            [request.story.id, request.author.id, request.comment.parentID, text],
-            ensure_ascii=False,
-        ).encode("utf-8")
-    ).hexdigest()
     return Contribution.model_validate(
         {
-            "id": f"c-{digest[:32]}",
+            "id": comment_id(request.story.id, request.author.id, request.comment.parentID, text),
             "version": 1,
             "platform": f"coral-{request.tenantID}",
             "space": request.site.id if request.site is not None else "coral",

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pipeline.api import coral, decidim, health, ingest
+from pipeline.api import (
+    appeals,
+    coral,
+    coral_flags,
+    decidim,
+    decidim_reports,
+    health,
+    ingest,
+    reports,
+    sanctions,
+)
 from pipeline.api.context import AppContext
 
 
@@ -12,13 +22,19 @@ def platform_routers(context: AppContext) -> list[APIRouter]:
     """Every router of the platform API (ingest, adapters, health), bound to ``context``.
 
     * ``/v1/contributions``: generic ingest and status (API keys, see :mod:`.apikeys`);
+    * ``/v1/reports``, ``/v1/appeals``, ``/v1/sanctions``: moderation of record (API keys);
     * ``/v1/decidim/...``: the Decidim adapter (API keys);
     * ``/v1/coral/moderate``: Coral's external moderation phase (signed by Coral);
     * ``/healthz``, ``/readyz``, ``/metrics``: probes and Prometheus (no auth).
     """
     return [
         ingest.router(context),
+        reports.router(context),
+        appeals.router(context),
+        sanctions.router(context),
         decidim.router(context),
+        decidim_reports.router(context),
         coral.router(context),
+        coral_flags.router(context),
         health.router(context),
     ]

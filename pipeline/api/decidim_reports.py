@@ -1,0 +1,174 @@
+"""``POST /v1/decidim/reports``: Decidim's reports (``Decidim::Report``) as notices.
+
+A Decidim report belongs to a ``Decidim::Moderation`` of a reportable (polymorphic
+``decidim_reportable_type`` / ``decidim_reportable_id``) and has ``reason``
+(``Decidim::Report::REASONS``), ``details``, ``locale`` and the reporting ``user``. The adapter
+takes it as JSON, in either form::
+
+    {"id": 31, "reason": "offensive", "details": "…", "locale": "en",
+     "created_at": "2026-11-20T10:00:00Z", "user": {"id": 5},
+     "reportable": {"type": "Decidim::Comments::Comment", "id": 44}}
+
+or with ``"moderation": {"decidim_reportable_type": …, "decidim_reportable_id": …}`` in place
+of ``reportable`` (the columns as Decidim stores them). The contribution is
+``<resource_type>-<id>`` as in :mod:`.decidim` (``comment-44``), the report's ``id`` makes it
+one report however often it is resent, and the user id is the pseudonymous reporter. The
+rest is ``POST /v1/reports`` (key, platform, waiting, answer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from starlette.concurrency import run_in_threadpool
+
+from pipeline.api.apikeys import authenticator, bearer_scheme
+from pipeline.api.context import AppContext
+from pipeline.api.decidim import DecidimId, DecidimType, Locale
+from pipeline.api.ingest import batch_items
+from pipeline.api.models import (
+    ApiError,
+    ApiRoute,
+    ItemError,
+    capped,
+    check_content_type,
+    error_responses,
+    inline_schema,
+    item_error,
+    json_body,
+    json_type,
+    one_or_many,
+    parse_json,
+    read_body,
+    surrogate_path,
+)
+from pipeline.api.reports import ReportsAccepted, parse_reports, publish_reports
+
+
+class DecidimUser(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: DecidimId = Field(description="The reporting user's id (pseudonymous).")
+
+
+class DecidimReportable(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: DecidimType = Field(description="proposal, comment, debate or the Decidim class name.")
+    id: DecidimId
+
+
+class DecidimReport(BaseModel):
+    """One ``Decidim::Report`` as JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: DecidimId | None = Field(None, description="The Decidim::Report id (one report per id).")
+    reason: str = Field(max_length=100, description="spam, offensive, does_not_belong, …")
+    details: str | None = Field(None, max_length=5000)
+    locale: Locale | None = None
+    created_at: AwareDatetime | None = None
+    user: DecidimUser
+    reportable: DecidimReportable
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moderation_columns(cls, data: Any) -> Any:
+        """``moderation: {decidim_reportable_type, decidim_reportable_id}`` → ``reportable``."""
+        if isinstance(data, dict) and "moderation" in data and "reportable" not in data:
+            moderation = data["moderation"]
+            rest = {k: v for k, v in data.items() if k != "moderation"}
+            if isinstance(moderation, dict):
+                extra = set(moderation) - {"decidim_reportable_type", "decidim_reportable_id"}
+                if extra:
+                    raise ValueError(f"moderation: unknown field(s) {', '.join(sorted(extra))}")
+                rest["reportable"] = {
+                    "type": moderation.get("decidim_reportable_type"),
+                    "id": moderation.get("decidim_reportable_id"),
+                }
+                return rest
+            return {**rest, "reportable": moderation}
+        return data
+
+    def report_data(self) -> dict[str, Any]:
+        """The report in ``POST /v1/reports``'s shape."""
+        return {
+            "id": f"{self.reportable.type}-{self.reportable.id}",
+            "reporter": self.user.id,
+            "reason": self.reason,
+            "details": self.details,
+            "report_ref": f"decidim-report-{self.id}" if self.id is not None else None,
+            "reported_at": self.created_at,
+        }
+
+
+def parse_decidim_reports(items: list[Any]) -> list[dict[str, Any]]:
+    """Decidim report objects → report objects of the generic API, or 422 naming the field."""
+    out: list[dict[str, Any]] = []
+    refused: list[ItemError] = []
+    for index, data in enumerate(items):
+        if not isinstance(data, dict):
+            message = f"expected a Decidim report object, got {json_type(data)}"
+            refused.append(ItemError(index=index, message=message))
+            continue
+        rid = data.get("id")
+        rid = str(rid) if isinstance(rid, str | int) and not isinstance(rid, bool) else None
+        bad = surrogate_path(data)
+        if bad is not None:
+            message = f"{bad}: contains an unpaired UTF-16 surrogate (not valid Unicode)"
+            refused.append(ItemError(index=index, id=rid, message=message))
+            continue
+        try:
+            out.append(DecidimReport.model_validate(data).report_data())
+        except ValidationError as exc:
+            refused.append(item_error(exc, index=index, item_id=rid))
+    if refused:
+        raise ApiError(
+            422,
+            "invalid_report",
+            f"item {refused[0].index}: {refused[0].message}; nothing was accepted",
+            errors=capped(refused),
+        )
+    return out
+
+
+def router(context: AppContext) -> APIRouter:
+    settings = context.settings
+    api = APIRouter(
+        prefix="/v1/decidim",
+        tags=["decidim"],
+        route_class=ApiRoute,
+        dependencies=[Depends(bearer_scheme)],
+    )
+    require_platform = authenticator(context)
+    body_limit = settings.max_event_bytes * settings.api_max_batch
+
+    def accept(items: list[Any], platform: str) -> ReportsAccepted:
+        reports = parse_reports(parse_decidim_reports(items), platform)
+        return publish_reports(context, platform, reports, producer="decidim")
+
+    @api.post(
+        "/reports",
+        status_code=202,
+        response_model=ReportsAccepted,
+        summary="Submit Decidim reports (Decidim::Report)",
+        description=(
+            'One Decidim report or `{"reports": [...]}`: `reason`, `details`, `user`, and the '
+            "`reportable` (or the moderation's `decidim_reportable_type`/`_id`). Answered like "
+            "`POST /v1/reports`."
+        ),
+        responses=error_responses(400, 401, 413, 415, 422, 503),
+        openapi_extra=json_body(
+            one_or_many(inline_schema(DecidimReport), "reports"), "Decidim reports."
+        ),
+    )
+    async def reports(request: Request) -> ReportsAccepted:
+        platform = await run_in_threadpool(require_platform, request)
+        check_content_type(request)
+        data = parse_json(await read_body(request, body_limit))
+        items = batch_items(data, key="reports", max_batch=settings.api_max_batch, what="report")
+        return await run_in_threadpool(accept, items, platform)
+
+    return api
