@@ -10,7 +10,13 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from moderator_ui import routes_admin, routes_auth, routes_queue, routes_translate
+from moderator_ui import (
+    routes_admin,
+    routes_auth,
+    routes_moderation,
+    routes_queue,
+    routes_translate,
+)
 from moderator_ui.live import Notifier
 from moderator_ui.security import LoginRequired
 from moderator_ui.web import Services, render
@@ -30,7 +36,16 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
-_UI_PREFIXES = ("/login", "/logout", "/queue", "/items", "/translate", "/audit", "/admin")
+_UI_PREFIXES = (
+    "/login",
+    "/logout",
+    "/queue",
+    "/items",
+    "/authors",
+    "/translate",
+    "/audit",
+    "/admin",
+)
 
 
 def _is_page(request: Request) -> bool:
@@ -88,6 +103,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     for router in (
         routes_auth.router,
         routes_queue.router,
+        routes_moderation.router,
         routes_translate.router,
         routes_admin.router,
     ):

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from moderator_ui.review import DECIDED
 from pipeline.schemas.events import TOXICITY_CATEGORIES
-from pipeline.store.base import QueueQuery
+from pipeline.schemas.queue import QUEUE_STATES
+from pipeline.store.base import OPEN, QueueQuery, QueueStore
 
 PER_PAGE = 50
 TABS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -18,8 +19,29 @@ TABS: dict[str, tuple[str, tuple[str, ...]]] = {
     "auto_hidden": ("Auto-hidden", ("auto_hidden",)),
     "escalated": ("Escalated", ("escalated",)),
     "decided": ("Decided", DECIDED),
+    "reported": ("Reported", QUEUE_STATES),
+    "appeals": ("Appeals", QUEUE_STATES),
     "pending": ("Processing", ("pending",)),
 }
+# Tabs cut across states by a facet: people's open reports, appeals not decided yet.
+TAB_FACETS: dict[str, dict[str, str]] = {
+    "reported": {"reported": OPEN},
+    "appeals": {"appeal": OPEN},
+}
+TabName = Literal[
+    "needs_review", "auto_hidden", "escalated", "decided", "reported", "appeals", "pending"
+]
+
+
+def tab_count(store: QueueStore, counts: dict[str, int], tab: str) -> int:
+    """Items in a tab: from the per-state counts, or a facet query for the cross-state tabs."""
+    states = TABS[tab][1]
+    if tab in TAB_FACETS:
+        query = QueueQuery(states=states, limit=1, **TAB_FACETS[tab])  # type: ignore[arg-type]
+        return store.query(query).total
+    return sum(counts.get(s, 0) for s in states)
+
+
 AGES: dict[str, str] = {
     "": "any age",
     "1h": "last hour",
@@ -33,7 +55,7 @@ CATEGORIES = (*TOXICITY_CATEGORIES, "spam")
 class QueueFilters(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    tab: Literal["needs_review", "auto_hidden", "escalated", "decided", "pending"] = "needs_review"
+    tab: TabName = "needs_review"
     language: str | None = Field(None, max_length=10)
     space: str | None = Field(None, max_length=200)
     kind: str | None = Field(None, max_length=40)
@@ -86,6 +108,8 @@ class QueueFilters(BaseModel):
             created_after=after,
             created_before=before,
             order=self.order,
+            reported=OPEN if self.tab == "reported" else None,
+            appeal=OPEN if self.tab == "appeals" else None,
             limit=PER_PAGE,
             offset=(self.page - 1) * PER_PAGE,
         )

@@ -11,7 +11,15 @@ Safety rules, in order:
    else :class:`Conflict` naming who decided what (never a silent overwrite);
 3. while an earlier decision is still being applied, another waits (:class:`Conflict`);
 4. the event carries the number of decisions seen, so triage keeps aside (``conflicts``) any
-   decision that raced past these checks.
+   decision that raced past these checks;
+5. no silent flip: changing the outcome of an item a human decided (approved ↔ rejected, or
+   either to escalated) is a *reversal*: it needs a statement saying why and names the decision
+   it reverses (``reverses``). Escalating first and deciding later is the normal way, not one.
+
+An undo (the toast's button, for a few seconds after a decision) is a reversal of one's own last
+decision back to the decision before it, with the reason "undone by <user>". The decision
+events have no "back to the queue" outcome, so a first decision undone becomes an escalation:
+the item returns to a human queue (the Escalated tab) with that note.
 
 Every action carries the page's idempotency key: its event id is derived from it, and a repeat
 (a double submit, a retried request) is answered as done without publishing anything new.
@@ -69,6 +77,7 @@ class Marker(BaseModel):
     version: int
     decisions_before: int
     event_id: str
+    reverses: str | None = None
 
 
 @dataclass
@@ -110,6 +119,8 @@ class Review:
             at=marker.at,
             reason_code=marker.reason_code,
             statement=marker.statement,
+            event_id=marker.event_id,
+            reverses=marker.reverses,
         )
         overlaid = item.model_copy(
             update={"state": STATE_OF[marker.decision], "decisions": [*item.decisions, decision]}
@@ -128,6 +139,8 @@ class Review:
         views = [self.view(item) for item in page.items]
         if query.states:
             views = [v for v in views if v.state in query.states]
+        if query.reported:
+            views = [v for v in views if v.item.open_reports()]  # answered a moment ago
         return views, page.total
 
     # Claims.
@@ -178,7 +191,21 @@ class Review:
             if problem:
                 self.audit.record(user, "decision_conflict", target=contribution_id, detail=problem)
                 raise Conflict(problem)
-            self._publish([item], user, decision, reason_code, statement, key=idempotency_key)
+            reversed_ = reversal_of(item, decision)
+            if reversed_ is not None and not (statement or "").strip():
+                raise ValueError(
+                    f"this reverses {reversed_.by}'s decision ({reversed_.decision}): "
+                    "a reversal needs a statement saying why"
+                )
+            self._publish(
+                [item],
+                user,
+                decision,
+                reason_code,
+                statement,
+                key=idempotency_key,
+                reverses=reversed_.event_id if reversed_ else None,
+            )
         finally:
             self.store.release(contribution_id, user)
         self.audit.record(
@@ -187,6 +214,60 @@ class Review:
             target=contribution_id,
             detail=decision,
             reason=" — ".join(x for x in (reason_code, statement) if x),
+            address=address,
+        )
+        return self.get(contribution_id)
+
+    def undo(
+        self,
+        contribution_id: str,
+        user: str,
+        event_id: str,
+        *,
+        address: str = "",
+        idempotency_key: str | None = None,
+    ) -> View:
+        """Reverse ``user``'s last decision ``event_id`` back to the decision before it."""
+        item = self.store.get(contribution_id)
+        if item is None:
+            raise NotFound(contribution_id)
+        if idempotency_key is not None and self._done(
+            item, action_event_id("undo", user, idempotency_key, contribution_id)
+        ):
+            return self.get(contribution_id)
+        decisions = self.view(item).item.decisions
+        if not decisions or decisions[-1].event_id != event_id:
+            raise Conflict("only the last decision can be undone, and another came after it")
+        undone = decisions[-1]
+        if undone.by != user:
+            raise Conflict(f"{undone.by} made that decision: only they can undo it")
+        earlier = [d for d in decisions[:-1] if d.version in (None, item.version)]
+        back = earlier[-1] if earlier else None
+        decision: DecisionKind = back.decision if back else "escalate"  # type: ignore[assignment]
+        statement = f"undone by {user}"
+        holder = self.store.claim(contribution_id, user, self.ctx.settings.ui_lease_ttl_s)
+        if holder != user:
+            raise Taken(holder)
+        try:
+            self._publish(
+                [item],
+                user,
+                decision,
+                back.reason_code if back else None,
+                statement,
+                key=idempotency_key,
+                kind="undo",
+                reverses=event_id,
+                seen=len(decisions),
+            )
+        finally:
+            self.store.release(contribution_id, user)
+        self.audit.record(
+            user,
+            "decision",
+            target=contribution_id,
+            detail=f"undo {undone.decision}: back to {decision}",
+            reason=statement,
             address=address,
         )
         return self.get(contribution_id)
@@ -305,8 +386,12 @@ class Review:
         *,
         bulk_id: str | None = None,
         key: str | None = None,
+        kind: str | None = None,
+        reverses: str | None = None,
+        seen: int | None = None,
     ) -> list[ModerationDecided]:
-        kind = "bulk" if bulk_id else "decision"
+        """``seen`` overrides the decisions seen (an undo counts the one still being applied)."""
+        kind = kind or ("bulk" if bulk_id else "decision")
         events = [
             ModerationDecided(
                 contribution_id=item.contribution_id,
@@ -315,8 +400,9 @@ class Review:
                 moderator=user,
                 reason_code=reason_code if decision == "reject" else None,
                 statement=statement or None,
-                seen_decisions=len(item.decisions),
+                seen_decisions=len(item.decisions) if seen is None else seen,
                 bulk_id=bulk_id,
+                reverses=reverses,
                 trace=Trace(producer="moderator_ui"),
                 **action_ids(kind, user, key, item.contribution_id),
             )
@@ -331,11 +417,28 @@ class Review:
                 reason_code=event.reason_code,
                 statement=event.statement,
                 version=item.version,
-                decisions_before=len(item.decisions),
+                decisions_before=event.seen_decisions or 0,
                 event_id=str(event.event_id),
+                reverses=reverses,
             )
             self.store.cache_set(
                 MARKERS, item.contribution_id, marker.model_dump_json(), ttl_s=MARKER_TTL_S
             )
         self.ctx.publish(events)
         return events
+
+
+FINAL = ("approve", "reject")
+
+
+def last_final(item: QueueItem) -> Decision | None:
+    """The last human decision on this version, if it is final (approve or reject)."""
+    mine = [d for d in item.decisions if d.version in (None, item.version)]
+    last = mine[-1] if mine else None
+    return last if last is not None and last.decision in FINAL else None
+
+
+def reversal_of(item: QueueItem, decision: str) -> Decision | None:
+    """The human decision that ``decision`` would reverse (None: not a reversal)."""
+    last = last_final(item)
+    return last if last is not None and last.decision != decision else None

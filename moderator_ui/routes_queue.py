@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from moderator_ui.campaigns import campaign_summary
-from moderator_ui.queue_filters import AGES, CATEGORIES, TABS, QueueFilters
+from moderator_ui.queue_filters import AGES, CATEGORIES, TABS, QueueFilters, tab_count
 from moderator_ui.review import REVIEWABLE, Conflict, NotFound, Taken, View
 from moderator_ui.security import Session, client_address, require
 from moderator_ui.web import Services, render, services, writer
@@ -71,9 +71,7 @@ def queue_page(request: Request, session: Moderator) -> HTMLResponse:
         filters=filters,
         rows=rows,
         total=total,
-        tab_counts={
-            key: sum(counts.get(s, 0) for s in states) for key, (_, states) in TABS.items()
-        },
+        tab_counts={key: tab_count(svc.store, counts, key) for key in TABS},
         tabs=TABS,
         ages=AGES,
         categories=CATEGORIES,
@@ -121,6 +119,7 @@ def item_page(request: Request, cid: str, session: Moderator, back: str = "/queu
         history=[svc.review.view(i) for i in author if i.contribution_id != cid][:20],
         duplicates=[svc.review.view(i) for i in cluster if i.contribution_id != cid][:20],
         campaign=campaign_summary(svc.store, item),
+        panel=svc.moderation.panel(item, session.user.name),
         reasons=svc.settings.ui_reject_reasons,
         reviewable=view.state in REVIEWABLE,
         back=back if back.startswith("/queue") else "/queue",

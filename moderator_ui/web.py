@@ -13,8 +13,10 @@ from fastapi.templating import Jinja2Templates
 
 from moderator_ui.accounts import Accounts, Role
 from moderator_ui.audit import AuditLog
+from moderator_ui.moderation import SANCTION_LABELS, Moderation
 from moderator_ui.passage import highest_passage
-from moderator_ui.review import Review
+from moderator_ui.queue_filters import TAB_FACETS
+from moderator_ui.review import Review, last_final
 from moderator_ui.security import Session, Sessions, check_csrf, require
 from moderator_ui.translations import Workspace
 from pipeline.api.context import AppContext
@@ -58,6 +60,9 @@ def reason_label(code: str) -> str:
 
 TEMPLATES.env.globals["reason_label"] = reason_label
 TEMPLATES.env.globals["highest_passage"] = highest_passage
+TEMPLATES.env.globals["last_final"] = last_final
+TEMPLATES.env.globals["tab_facets"] = TAB_FACETS
+TEMPLATES.env.globals["sanction_labels"] = SANCTION_LABELS
 
 
 class Services:
@@ -71,6 +76,7 @@ class Services:
         self.audit = AuditLog(context.store)
         self.sessions = Sessions(context.store, self.accounts, context.settings)
         self.review = Review(context, self.audit)
+        self.moderation = Moderation(context, self.audit)
         self.workspace = Workspace(context, self.audit)
 
 

@@ -162,6 +162,89 @@ async function decideOne(el, decision, details) {
   }, { idempotent: true });
 }
 
+// No silent flip: changing a human decision's outcome asks why and says whose it reverses.
+function confirmReversal(el, decision, details) {
+  const final = el.dataset.final;
+  if (!final || final === decision) return Promise.resolve(details);
+  return new Promise((resolve) => {
+    const dialog = show("reverse-dialog");
+    if (!dialog) return resolve(details);
+    const reason = $("#reverse-reason");
+    $("#reverse-what").textContent = `This reverses ${el.dataset.finalBy}'s decision (${PAST[final].toLowerCase()}): ${PAST[decision].toLowerCase()} instead. Say why.`;
+    reason.value = details.statement || "";
+    setTimeout(() => reason.focus(), 0);
+    const done = (value) => {
+      cleanup();
+      closeDialog();
+      resolve(value ? { ...details, statement: value } : null);
+    };
+    const onKey = (ev) => {
+      if (ev.key === "Escape") { ev.preventDefault(); ev.stopPropagation(); done(null); }
+      else if (ev.key === "Enter" && !ev.shiftKey && ev.target === reason) {
+        ev.preventDefault();
+        ev.stopPropagation();
+        if (reason.value.trim()) done(reason.value.trim());
+      }
+    };
+    const onClick = (ev) => {
+      if (ev.target.closest("[data-reverse-send]") && reason.value.trim()) done(reason.value.trim());
+      else if (ev.target.closest("[data-close]")) done(null);
+    };
+    const cleanup = () => {
+      document.removeEventListener("keydown", onKey, true);
+      dialog.removeEventListener("click", onClick);
+    };
+    document.addEventListener("keydown", onKey, true);
+    dialog.addEventListener("click", onClick);
+  });
+}
+
+async function detailsFor(el, decision) {
+  const details = await decisionDetails(decision);
+  return details && confirmReversal(el, decision, details);
+}
+
+// Undo: the decision toast offers it for a few seconds, across the page change that follows.
+const UNDO_MS = 6000;
+function offerUndo(cid, decision, state) {
+  const last = (state.decisions || [])[state.decisions.length - 1];
+  if (!last || !last.event_id) { toast(`${PAST[decision]} ${cid}`); return; }
+  const offer = { cid, event_id: last.event_id, text: `${PAST[decision]} ${cid}`, until: Date.now() + UNDO_MS };
+  sessionStorage.setItem("hemicycle-undo", JSON.stringify(offer));
+  showUndo(offer);
+}
+function showUndo(offer) {
+  const box = $("#toast");
+  const left = offer.until - Date.now();
+  if (!box || left <= 0) { sessionStorage.removeItem("hemicycle-undo"); return; }
+  const msg = document.createElement("div");
+  msg.className = "msg undo";
+  msg.textContent = offer.text + " ";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "link undo-button";
+  button.textContent = "Undo (z)";
+  msg.appendChild(button);
+  box.appendChild(msg);
+  const expire = () => { msg.remove(); if (sessionStorage.getItem("hemicycle-undo") === JSON.stringify(offer)) sessionStorage.removeItem("hemicycle-undo"); };
+  const timer = setTimeout(expire, left);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    clearTimeout(timer);
+    expire();
+    try {
+      const state = await api("/api/undo", { cid: offer.cid, event_id: offer.event_id }, { idempotent: true });
+      toast(`Undone: ${offer.cid} is ${state.state} again`);
+      window.dispatchEvent(new CustomEvent("hemicycle:undone", { detail: state }));
+    } catch (err) { toast(err.message, true); }
+  });
+}
+document.addEventListener("keydown", (ev) => {
+  if (ev.key !== "z" || openDialog || typing(ev) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const button = $("#toast .undo-button:not(:disabled)");
+  if (button) { ev.preventDefault(); button.click(); }
+});
+
 function typing(ev) {
   const t = ev.target;
   return t && (t.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(t.tagName));
@@ -202,7 +285,7 @@ function queuePage() {
   async function act(decision) {
     const targets = selected.size ? rows().filter((r) => selected.has(r.dataset.cid)) : [current()].filter(Boolean);
     if (!targets.length) return;
-    const details = await decisionDetails(decision);
+    const details = targets.length === 1 ? await detailsFor(targets[0], decision) : await decisionDetails(decision);
     if (!details) return;
     if (targets.length > 1) {
       try {
@@ -215,10 +298,10 @@ function queuePage() {
     } else {
       const row = targets[0];
       try {
-        await decideOne(row, decision, details);
+        const state = await decideOne(row, decision, details);
         selected.delete(row.dataset.cid);
         markDone(row.dataset.cid);
-        toast(`${PAST[decision]} ${row.dataset.cid}`);
+        offerUndo(row.dataset.cid, decision, state);
       } catch (err) { toast(err.message, true); refresh(); }
     }
     paint();
@@ -292,7 +375,7 @@ function queuePage() {
       Escape: () => { selected.clear(); paint(); },
     };
     keys.o = keys.Enter;
-    if (/^[1-4]$/.test(ev.key) && tabs[Number(ev.key) - 1]) { location.href = tabs[Number(ev.key) - 1].href; return; }
+    if (/^[1-6]$/.test(ev.key) && tabs[Number(ev.key) - 1]) { location.href = tabs[Number(ev.key) - 1].href; return; }
     const handler = keys[ev.key];
     if (handler) { ev.preventDefault(); handler(); }
   });
@@ -303,7 +386,7 @@ function queuePage() {
     let first = true;
     source.addEventListener("counts", (ev) => {
       const counts = JSON.parse(ev.data);
-      $$(".tabs a[data-tab]").forEach((a) => {
+      $$(".tabs a[data-tab]:not([data-facet])").forEach((a) => {
         const total = a.dataset.states.split(",").reduce((n, s) => n + (counts[s] || 0), 0);
         const badge = $(".count", a);
         if (badge) badge.textContent = String(total);
@@ -313,6 +396,7 @@ function queuePage() {
     });
     window.addEventListener("pagehide", () => source.close());
   }
+  window.addEventListener("hemicycle:undone", () => refresh());
   paint();
 }
 
@@ -334,13 +418,13 @@ function itemPage() {
 
   async function act(decision) {
     if (taken) { toast($("#taken").textContent, true); return; }
-    const details = await decisionDetails(decision);
+    const details = await detailsFor(item, decision);
     if (!details) return;
     try {
       const state = await decideOne(item, decision, details);
       $("#state").textContent = state.state;
       left = true;
-      toast(`${PAST[decision]} ${cid}`);
+      offerUndo(cid, decision, state);
       setTimeout(() => { location.href = item.dataset.back; }, 400);
     } catch (err) { toast(err.message, true); }
   }
@@ -432,6 +516,8 @@ function translatePages() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  const offer = sessionStorage.getItem("hemicycle-undo");
+  if (offer) showUndo(JSON.parse(offer));
   queuePage();
   itemPage();
   translatePages();
