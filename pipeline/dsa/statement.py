@@ -19,8 +19,8 @@ voluntary decision) and an end date before the application date, which the API d
 
 Never exported: the moderator (``decided_by``), the author, reporters and notifiers (no
 ``source_identity`` at all), the contribution's platform id. Every free text is scrubbed of
-e-mail addresses and phone numbers (:mod:`pipeline.dsa.scrub`). A missing explanation is
-taken from the facts.
+e-mail addresses, phone numbers and the ids and names passed as ``private``
+(:mod:`pipeline.dsa.scrub`). A missing explanation is taken from the facts.
 """
 
 from __future__ import annotations
@@ -258,10 +258,10 @@ def validate_dsa(data: dict[str, Any]) -> DsaStatement:
         raise DsaRefused(puid, problems) from exc
 
 
-def _clip(text: str | None, limit: int) -> str | None:
+def _clip(text: str | None, limit: int, private: Sequence[str]) -> str | None:
     if text is None:
         return None
-    cleaned = scrub(text).strip()
+    cleaned = scrub(text, private).strip()
     return cleaned[:limit].rstrip() or None
 
 
@@ -270,10 +270,16 @@ def to_dsa(
     *,
     table: CategoryTable | None = None,
     territorial_scope: Sequence[str] = codes.EEA_COUNTRIES,
+    private: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The API's JSON object for ``statement``; raises :class:`DsaRefused` if it breaks a rule."""
+    """The API's JSON object for ``statement``; raises :class:`DsaRefused` if it breaks a rule.
+
+    ``private``: ids and names of the people concerned, removed from every free text (the
+    statement's ``decided_by`` is always among them).
+    """
     row = (table or cached_table()).lookup(statement.category)
-    facts = _clip(statement.facts, codes.MAX_FACTS) or ""
+    private = [*private, *([statement.decided_by] if statement.decided_by else [])]
+    facts = _clip(statement.facts, codes.MAX_FACTS, private) or ""
     end = statement.end_date.isoformat() if statement.end_date else None
     restriction = statement.restriction
     data: dict[str, Any] = {
@@ -289,17 +295,19 @@ def to_dsa(
         data["decision_visibility_other"] = WARNING_TEXT
     if statement.ground == "illegal":
         data["decision_ground"] = ILLEGAL
-        data["illegal_content_legal_ground"] = _clip(statement.legal_ground, codes.MAX_SHORT_TEXT)
+        data["illegal_content_legal_ground"] = _clip(
+            statement.legal_ground, codes.MAX_SHORT_TEXT, private
+        )
         data["illegal_content_explanation"] = _clip(
-            statement.illegal_explanation or statement.facts, codes.MAX_EXPLANATION
+            statement.illegal_explanation or statement.facts, codes.MAX_EXPLANATION, private
         )
     else:
         data["decision_ground"] = INCOMPATIBLE
         data["incompatible_content_ground"] = _clip(
-            statement.incompatible_ground, codes.MAX_SHORT_TEXT
+            statement.incompatible_ground, codes.MAX_SHORT_TEXT, private
         )
         data["incompatible_content_explanation"] = _clip(
-            statement.incompatible_explanation or statement.facts, codes.MAX_EXPLANATION
+            statement.incompatible_explanation or statement.facts, codes.MAX_EXPLANATION, private
         )
         data["incompatible_content_illegal"] = "Yes" if row.ground == "illegal" else "No"
     language = (statement.content_language or "").upper()

@@ -17,10 +17,11 @@ from pipeline.dsa.categories import (
     CategoryTableError,
     load_table,
 )
-from pipeline.dsa.scrub import EMAIL_MARK, PHONE_MARK, scrub
+from pipeline.dsa.export import people
+from pipeline.dsa.scrub import EMAIL_MARK, NAME_MARK, PHONE_MARK, scrub
 from pipeline.dsa.statement import WARNING_TEXT, DsaRefused, to_dsa, validate_dsa
 from pipeline.schemas.statements import RESTRICTIONS
-from tests.dsa_statements import statement
+from tests.dsa_statements import item_with, statement
 
 TABLE = load_table()
 
@@ -342,3 +343,25 @@ def test_a_bad_table_is_refused_naming_the_row(tmp_path: Path, text: str, named:
     path.write_text(text)
     with pytest.raises(CategoryTableError, match=named.replace(".", r"\.")):
         load_table(path)
+
+
+def test_the_people_concerned_are_removed_from_free_texts() -> None:
+    out = to_dsa(
+        statement(
+            facts="Reported by Reporter-42 and Jane Roe; moderator-alice agreed. Ana said no.",
+            incompatible_explanation="Jane Roe's complaint about u-1 stands.",
+        ),
+        private=["reporter-42", "Jane Roe", "u-1", "ab"],
+    )
+    assert out["decision_facts"] == (
+        f"Reported by {NAME_MARK} and {NAME_MARK}; {NAME_MARK} agreed. Ana said no."
+    )
+    assert (
+        out["incompatible_content_explanation"]
+        == f"{NAME_MARK}'s complaint about {NAME_MARK} stands."
+    )
+
+
+def test_people_of_an_item_are_collected() -> None:
+    item = item_with(1, [statement(1)])
+    assert {"author-secret-7", "moderator-alice"} <= set(people(item))
