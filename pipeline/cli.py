@@ -26,6 +26,7 @@ EXTENSIONS = (
     "pipeline.cli_apikeys",
     "pipeline.cli_deliveries",
     "pipeline.dsa.cli",
+    "pipeline.cli_report",
 )
 
 
