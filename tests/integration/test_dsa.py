@@ -333,3 +333,46 @@ def test_connection_failures_are_retried(store: EmbeddedStore, server: DsaServer
     summary = submitter.submit([to_dsa(statement(1), table=load_table())])
     assert summary.sent == 1
     assert waits == [0.5, 1.0]  # exponential
+
+
+def test_categories_command_and_an_operators_table(
+    env: dict[str, str],
+    store: EmbeddedStore,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    code, out, _ = run("dsa", "categories", "--json", capsys=capsys)
+    assert code == 0
+    shown = json.loads(out)
+    assert set(TAXONOMY) < set(shown)
+    assert shown["spam"]["category"] == "STATEMENT_CATEGORY_OTHER_VIOLATION_TC"
+
+    table = tmp_path / "mine.toml"
+    table.write_text(
+        '[fallback]\ncategory = "STATEMENT_CATEGORY_VIOLENCE"\n'
+        '[categories.harassment]\ncategory = "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH"\n'
+    )
+    monkeypatch.setenv("HEMICYCLE_DSA_CATEGORIES_FILE", str(table))
+    fill(store, [statement(1), statement(2, category="spam")])
+    code, out, _ = run("dsa", "export", capsys=capsys)
+    assert code == 0
+    assert [json.loads(line)["category"] for line in out.splitlines()] == [
+        "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+        "STATEMENT_CATEGORY_VIOLENCE",
+    ]
+    table.write_text('[fallback]\ncategory = "STATEMENT_CATEGORY_SCOPE_OF_PLATFORM_SERVICE"\n')
+    code, _, err = run("dsa", "export", capsys=capsys)
+    assert code == 2 and "fallback.category" in err
+
+
+def test_submit_refuses_a_batch_larger_than_the_api_takes(
+    env: dict[str, str], server: DsaServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        "dsa", "submit", "--endpoint", server.url, "--batch-size", "101", capsys=capsys
+    )
+    assert code == 2 and "--batch-size" in err
+    with pytest.raises(SystemExit):
+        main(["dsa", "submit", "--endpoint", "ftp://example.org"])
+    assert server.calls == []
