@@ -16,6 +16,7 @@ from moderator_ui import (
     routes_moderation,
     routes_queue,
     routes_translate,
+    routes_transparency,
 )
 from moderator_ui.live import Notifier
 from moderator_ui.security import LoginRequired
@@ -106,6 +107,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         routes_moderation.router,
         routes_translate.router,
         routes_admin.router,
+        routes_transparency.router,
     ):
         app.include_router(router, include_in_schema=False)
     for router in platform_routers(ctx):
