@@ -37,6 +37,7 @@ TOPICS: dict[str, str] = {
     "corrections": "translations.corrected",
     "outcomes": "moderation.outcomes",
     "reports": "moderation.reports",
+    "notices": "moderation.notices",
     "deadletter": "deadletter",
 }
 
@@ -55,7 +56,7 @@ EVENT_TOPICS: dict[str, str] = {
     "AppealDecided": "decisions",
     "AuthorSanctioned": "decisions",
     "SanctionLifted": "decisions",
-    "PartyNotified": "outcomes",
+    "PartyNotified": "notices",
 }
 
 

@@ -9,17 +9,20 @@ stable across retries and replays: platforms deduplicate on it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from pipeline.delivery.webhooks import EventKind
 from pipeline.schemas import ContributionTranslated, ModerationOutcome
 from pipeline.schemas.keys import split_key
+from pipeline.schemas.moderation import PartyNotified
+from pipeline.schemas.statements import StatementOfReasons
 
 OUTCOME_TYPE = "moderation.outcome"
 TRANSLATION_TYPE = "translation.result"
-DeliverableEvent = ModerationOutcome | ContributionTranslated
+NOTICE_TYPE = "party.notice"
+DeliverableEvent = ModerationOutcome | ContributionTranslated | PartyNotified
 
 
 class _Body(BaseModel):
@@ -44,6 +47,34 @@ class OutcomePayload(_Body):
     reason_code: str | None
     decided_by: str | None
     occurred_at: datetime
+    statement_of_reasons: dict[str, Any] | None = None
+
+
+class NoticePayload(_Body):
+    """What the platform is asked to tell a person (``party.notice``): a reporter that their
+    report was received or decided, an author of a restriction (with its statement of
+    reasons), of a sanction or its lifting, an appellant of the appeal's outcome."""
+
+    type: Literal["party.notice"] = NOTICE_TYPE
+    event_id: str
+    platform: str
+    contribution: ContributionRef
+    recipient_role: Literal["reporter", "author"]
+    recipient: str
+    kind: str
+    outcome: str | None
+    message: str
+    statement_of_reasons: dict[str, Any] | None
+    sanction: str | None
+    until: datetime | None
+    occurred_at: datetime
+
+
+def statement_body(statement: StatementOfReasons | None) -> dict[str, Any] | None:
+    """The statement as a platform receives it: without the moderator's name."""
+    if statement is None:
+        return None
+    return statement.model_dump(mode="json", exclude={"decided_by", "outcome_event_id"})
 
 
 class TranslatedField(_Body):
@@ -73,18 +104,20 @@ class TranslationPayload(_Body):
     occurred_at: datetime
 
 
-Payload = OutcomePayload | TranslationPayload
+Payload = OutcomePayload | TranslationPayload | NoticePayload
 
 
 def event_platform(event: DeliverableEvent) -> str:
     """The platform an event is delivered to."""
-    if isinstance(event, ModerationOutcome):
+    if isinstance(event, ModerationOutcome | PartyNotified):
         return event.platform
     return split_key(event.contribution_id)[0]
 
 
 def event_kind(event: DeliverableEvent) -> EventKind:
     """The ``events`` entry of the webhooks file that covers ``event``."""
+    if isinstance(event, PartyNotified):
+        return "notices"
     return "outcomes" if isinstance(event, ModerationOutcome) else "translations"
 
 
@@ -105,6 +138,22 @@ def build_payload(event: DeliverableEvent) -> Payload:
             reasons=list(event.reasons),
             reason_code=event.reason_code,
             decided_by=event.decided_by,
+            occurred_at=event.occurred_at,
+            statement_of_reasons=statement_body(event.statement_of_reasons),
+        )
+    if isinstance(event, PartyNotified):
+        return NoticePayload(
+            event_id=str(event.event_id),
+            platform=event.platform,
+            contribution=ref,
+            recipient_role=event.recipient_role,
+            recipient=event.recipient,
+            kind=event.kind,
+            outcome=event.outcome,
+            message=event.message,
+            statement_of_reasons=statement_body(event.statement_of_reasons),
+            sanction=event.sanction,
+            until=event.until,
             occurred_at=event.occurred_at,
         )
     return TranslationPayload(

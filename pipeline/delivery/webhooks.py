@@ -5,7 +5,7 @@
     [platforms.decidim-bcn]
     url = "https://participa.example.org/hemicycle/webhooks"
     secret = "a long random string shared with the platform"
-    events = ["outcomes", "translations"]   # optional; default: both
+    events = ["outcomes", "translations", "notices"]   # optional; default: all three
 
 A platform with no entry gets no webhooks (its deliveries are skipped, not failed).
 """
@@ -23,8 +23,8 @@ from pipeline.config import ConfigError
 from pipeline.schemas.codec import describe_validation_error
 from pipeline.schemas.keys import Platform
 
-EventKind = Literal["outcomes", "translations"]
-EVENT_KINDS: tuple[EventKind, ...] = ("outcomes", "translations")
+EventKind = Literal["outcomes", "translations", "notices"]
+EVENT_KINDS: tuple[EventKind, ...] = ("outcomes", "translations", "notices")
 
 
 class WebhookConfigError(ConfigError):
@@ -39,7 +39,7 @@ class PlatformWebhook(BaseModel):
     url: str = Field(description="http(s) URL receiving the POSTs.")
     secret: SecretStr = Field(description="HMAC-SHA256 key shared with the platform.")
     events: tuple[EventKind, ...] = Field(
-        EVENT_KINDS, description='Subset of "outcomes", "translations".'
+        EVENT_KINDS, description='Subset of "outcomes", "translations", "notices".'
     )
 
     @field_validator("url")

@@ -3,7 +3,7 @@
 ``ContributionReported`` (topic ``moderation.reports``) is a notice from a person on the
 platform; ``AppealFiled``/``AppealDecided`` and ``AuthorSanctioned``/``SanctionLifted`` ride on
 ``moderation.decisions`` with the contribution's decisions (one partition, one order). Triage
-folds them all into the queue item; ``PartyNotified`` (topic ``moderation.outcomes``) is what
+folds them all into the queue item; ``PartyNotified`` (topic ``moderation.notices``) is what
 the platform is asked to tell a reporter or an author, delivered like an outcome.
 """
 

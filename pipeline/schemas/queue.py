@@ -132,6 +132,9 @@ class QueueItem(BaseModel):
     toxicity_available: bool | None = None
     unavailable_reason: str | None = None
     author_prior_contributions: int | None = None
+    author_restricted: str | None = Field(
+        None, description="The author's sanction that pre-moderates this version, in words."
+    )
     translations: list[Translation] = Field(default_factory=list)
     translations_unavailable: list[UnavailableTranslation] = Field(default_factory=list)
     reasons: list[str] = Field(default_factory=list)

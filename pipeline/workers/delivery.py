@@ -1,6 +1,7 @@
 """delivery: outcomes and translations back to their platforms as signed webhooks.
 
-Consumes ``moderation.outcomes`` and ``contributions.translated``; produces no events. Each
+Consumes ``moderation.outcomes``, ``moderation.notices`` (answers to reporters and authors)
+and ``contributions.translated``; produces no events. Each
 event is POSTed to its platform's webhook (``HEMICYCLE_WEBHOOKS_FILE``, see
 :mod:`pipeline.delivery.webhooks`) with bounded retries (:mod:`pipeline.delivery.sender`).
 A platform without a webhook entry is skipped, not failed.
@@ -28,6 +29,7 @@ from pipeline.delivery.deliverer import Deliverer
 from pipeline.logs import get_logger
 from pipeline.schemas import ContributionTranslated, ModerationOutcome
 from pipeline.schemas.envelope import Envelope
+from pipeline.schemas.moderation import PartyNotified
 from pipeline.store.base import QueueStore
 from pipeline.workers.runner import Stage, StageError
 
@@ -43,8 +45,8 @@ class DeliveryFailed(StageError):
 
 class DeliveryStage(Stage):
     name: ClassVar[str] = "delivery"
-    inputs: ClassVar[tuple[str, ...]] = ("outcomes", "translated")
-    accepts: ClassVar[tuple[type, ...]] = (ModerationOutcome, ContributionTranslated)
+    inputs: ClassVar[tuple[str, ...]] = ("outcomes", "translated", "notices")
+    accepts: ClassVar[tuple[type, ...]] = (ModerationOutcome, ContributionTranslated, PartyNotified)
 
     def __init__(self, deliverer: Deliverer, *, clock: Callable[[], float] = time.monotonic):
         self.deliverer = deliverer

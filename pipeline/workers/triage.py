@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 from pipeline.config import Settings
 from pipeline.logs import get_logger
-from pipeline.policy import Policy, PolicyInputs, decide, load_policy
+from pipeline.policy import Policy, PolicyDecision, PolicyInputs, decide, load_policy
 from pipeline.schemas import (
     ContributionScored,
     ContributionTranslated,
@@ -46,8 +46,16 @@ from pipeline.schemas import (
 )
 from pipeline.schemas.codec import decode_event
 from pipeline.schemas.envelope import DERIVED_NAMESPACE, Envelope
-from pipeline.schemas.queue import Decision, QueueItem
+from pipeline.schemas.moderation import (
+    AppealDecided,
+    AppealFiled,
+    AuthorSanctioned,
+    ContributionReported,
+    SanctionLifted,
+)
+from pipeline.schemas.queue import Decision, QueueItem, Sanction
 from pipeline.store.base import QueueStore, SaveResult, Write
+from pipeline.workers import triage_record as rec
 from pipeline.workers.runner import Stage
 
 log = get_logger("triage")
@@ -72,6 +80,7 @@ class _Plan:
     counted: list[Any] = field(default_factory=list)
     parked: list[Any] = field(default_factory=list)
     released: list[str] = field(default_factory=list)  # park keys this write consumes
+    sanctions: list[tuple[str, Sanction]] = field(default_factory=list)  # author records
 
 
 def auto_outcome_id(contribution_id: str, version: int, outcome: str) -> uuid.UUID:
@@ -91,6 +100,7 @@ class TriageStage(Stage):
         "translated",
         "corrections",
         "decisions",
+        "reports",
     )
     accepts: ClassVar[tuple[type, ...]] = (
         LanguageIdentified,
@@ -98,6 +108,20 @@ class TriageStage(Stage):
         ContributionTranslated,
         TranslationCorrected,
         ModerationDecided,
+        ContributionReported,
+        AppealFiled,
+        AppealDecided,
+        AuthorSanctioned,
+        SanctionLifted,
+    )
+    # Events about the contribution as a whole: applied to whatever version is current.
+    RECORD_EVENTS: ClassVar[tuple[type, ...]] = (
+        ModerationDecided,
+        ContributionReported,
+        AppealFiled,
+        AppealDecided,
+        AuthorSanctioned,
+        SanctionLifted,
     )
 
     def __init__(
@@ -112,14 +136,14 @@ class TriageStage(Stage):
         self.policy = policy or load_policy()
         self.wait_for_scores = wait_for_scores
         self.max_conflicts = max_conflicts
+        self._authors: dict[str, str] = {}  # author sanction records read for this batch
+        self._authors_read: set[str] = set()
 
     @classmethod
     def from_settings(cls, settings: Settings, store: QueueStore) -> TriageStage:
-        return cls(
-            store,
-            load_policy(settings.policy_file),
-            wait_for_scores=settings.triage_wait_for_scores,
-        )
+        policy = load_policy(settings.policy_file)
+        policy = policy.model_copy(update={"reports_hide_after": settings.reports_hide_after})
+        return cls(store, policy, wait_for_scores=settings.triage_wait_for_scores)
 
     def process(self, events: Sequence[Any]) -> list[Envelope]:
         """Apply a batch: each contribution's events in order, folded into one write.
@@ -140,6 +164,13 @@ class TriageStage(Stage):
             if isinstance(e, LanguageIdentified)
         ]
         waiting = self.store.cache_get_many(PENDING, keys) if keys else {}
+        authors = {
+            rec.author_key(e.contribution.platform, e.contribution.author)
+            for e in events
+            if isinstance(e, LanguageIdentified)
+        }
+        self._authors = self.store.cache_get_many(rec.AUTHOR_SANCTIONS, authors) if authors else {}
+        self._authors_read = authors
         plans = [self._plan(group, currents.get(cid), waiting) for cid, group in groups.items()]
         writes = [plan.write for plan in plans if plan.write is not None]
         results = iter(self.store.save_many(writes)) if writes else iter(())
@@ -202,6 +233,8 @@ class TriageStage(Stage):
             item, caused = folded
             plan.outputs += caused
             plan.counted.append(event)
+            if isinstance(event, AuthorSanctioned | SanctionLifted):
+                plan.sanctions += _sanctions_touched(item, event)
             if isinstance(event, LanguageIdentified):
                 version = event.contribution_version
                 key = self._pending_key(contribution_id, version)
@@ -230,7 +263,17 @@ class TriageStage(Stage):
             self.store.cache_set(PENDING, key, "[]", ttl_s=60)
         for event in plan.parked:
             self._park(event)
+        for platform, sanction in plan.sanctions:
+            self._record_sanction(platform, sanction)
         return plan.outputs
+
+    def _record_sanction(self, platform: str, sanction: Sanction) -> None:
+        """Keep the author's sanction where their other contributions' triage finds it."""
+        key = rec.author_key(platform, sanction.author)
+        raw = self.store.cache_get(rec.AUTHOR_SANCTIONS, key)
+        merged = rec.merge_sanction(raw, sanction)
+        if merged != raw:
+            self.store.cache_set(rec.AUTHOR_SANCTIONS, key, merged)
 
     # -- folding one event --------------------------------------------------------------------
 
@@ -242,6 +285,8 @@ class TriageStage(Stage):
             return None
         elif isinstance(event, ModerationDecided):
             changed = self._decided(item, event)
+        elif isinstance(event, self.RECORD_EVENTS):
+            changed = self._recorded(item, event)
         elif event.contribution_version < item.version:
             changed = item  # a result for an older version: counted, changes nothing
         elif isinstance(event, ContributionTranslated):
@@ -254,22 +299,55 @@ class TriageStage(Stage):
         changed = self._settle(changed.model_copy(update={"updated_at": stamp}))
         return changed, self._caused(item, changed, event)
 
-    @staticmethod
-    def _identified(current: QueueItem | None, event: LanguageIdentified) -> QueueItem:
+    def _identified(self, current: QueueItem | None, event: LanguageIdentified) -> QueueItem:
         if current is not None and event.contribution_version < current.version:
             return current
         if current is None or event.contribution_version > current.version:
+            c = event.contribution
+            kept: dict[str, Any] = {}
+            if current is not None:  # the record of the contribution outlives its versions
+                kept = {
+                    name: getattr(current, name)
+                    for name in (
+                        "decisions",
+                        "conflicts",
+                        "revision",
+                        "reports",
+                        "appeals",
+                        "sanctions",
+                    )
+                }
             return QueueItem(
-                contribution=event.contribution,
+                contribution=c,
                 state="pending",
                 language=event.language,
                 submitted_at=event.occurred_at,
                 updated_at=event.occurred_at,
-                decisions=current.decisions if current is not None else [],
-                conflicts=current.conflicts if current is not None else [],
-                revision=current.revision if current is not None else 0,
+                author_restricted=rec.restricting_sanction(
+                    self._author_record(c.platform, c.author), c.created_at
+                ),
+                **kept,
             )
         return current.model_copy(update={"language": event.language})
+
+    def _author_record(self, platform: str, author: str) -> str | None:
+        key = rec.author_key(platform, author)
+        if key in self._authors_read:
+            return self._authors.get(key)
+        return self.store.cache_get(rec.AUTHOR_SANCTIONS, key)
+
+    @staticmethod
+    def _recorded(item: QueueItem, event: Any) -> QueueItem:
+        """A report, appeal, appeal decision, sanction or lift, on any version."""
+        if isinstance(event, ContributionReported):
+            return rec.fold_report(item, event)
+        if isinstance(event, AppealFiled):
+            return rec.fold_appeal(item, event)
+        if isinstance(event, AppealDecided):
+            return rec.fold_appeal_decided(item, event)[0]
+        if isinstance(event, AuthorSanctioned):
+            return rec.fold_sanction(item, event)
+        return rec.fold_lift(item, event)[0]
 
     @staticmethod
     def _scored(current: QueueItem, event: ContributionScored) -> QueueItem:
@@ -386,6 +464,7 @@ class TriageStage(Stage):
     def _settle(self, item: QueueItem) -> QueueItem:
         """State, priority, reasons and ``queued_at`` from the item's facts (pure)."""
         human = _last_decision(item)
+        decision: PolicyDecision | None = None
         if not item.scored:
             state = "pending" if self.wait_for_scores else "needs_review"
             priority, reasons = 0.0, (["waiting for scores"] if self.wait_for_scores else [])
@@ -401,6 +480,8 @@ class TriageStage(Stage):
                 cluster_id=item.cluster_id,
                 cluster_size=item.cluster_size,
                 author_prior_contributions=item.author_prior_contributions,
+                author_premoderated=item.author_restricted,
+                **rec.report_facts(item),
             )
             decision = decide(self.policy, facts)
             state, priority, reasons = decision.state, decision.priority, list(decision.reasons)
@@ -408,7 +489,7 @@ class TriageStage(Stage):
             queued_at = _later(item.submitted_at, scored_at) if state != "pending" else None
         if human is not None:
             state = _HUMAN_STATES[human.decision]
-        return item.model_copy(
+        settled = item.model_copy(
             update={
                 "state": state,
                 "priority": priority,
@@ -416,41 +497,112 @@ class TriageStage(Stage):
                 "queued_at": queued_at,
             }
         )
+        auto = _OUTCOMES.get(decision.state) if decision is not None else None
+        auto_id = auto_outcome_id(item.contribution_id, item.version, auto) if auto else None
+        return settled.model_copy(update=rec.record(settled, decision, auto_id))
 
     # -- outcomes -----------------------------------------------------------------------------
 
     def _caused(self, before: QueueItem | None, after: QueueItem, event: Any) -> list[Envelope]:
-        """Outcomes the change from ``before`` to ``after`` owes the platform."""
-        if isinstance(event, ModerationDecided):
-            recorded = before is None or len(after.decisions) > len(before.decisions)
-            if recorded and event.contribution_version == after.version:
-                return [self._human_outcome(after, event)]
-            return []
+        """What the change from ``before`` to ``after`` owes the platform: outcomes, and
+        the answers to reporters and authors."""
+        if isinstance(event, ModerationDecided | AppealDecided):
+            known = {d.event_id for d in before.decisions} if before is not None else set()
+            outputs = self._decision_owes(after, event, str(event.event_id) not in known)
+            decided = before is not None and before.open_appeals() != after.open_appeals()
+            if isinstance(event, AppealDecided) and decided:
+                outputs.append(self._appeal_notice(after, event))
+            return outputs
+        outputs = self._record_owes(after, event)
         was = before.state if before is not None and before.version == after.version else None
         if after.state in _OUTCOMES and after.state != was:
-            return [self._auto_outcome(after, event)]
+            outputs += self._auto_owes(after, event)
+        return outputs
+
+    def _decision_owes(self, item: QueueItem, event: Any, recorded: bool) -> list[Envelope]:
+        """A human decision on the current version: its outcome (with the statement of
+        reasons of a restriction), and the answers to its reporters and its author."""
+        decision = next((d for d in item.decisions if d.event_id == str(event.event_id)), None)
+        if not recorded or decision is None or decision.version != item.version:
+            return []
+        outcome = self._human_outcome(item, event, decision)
+        outputs: list[Envelope] = [outcome]
+        for reporter in rec.reporters_answered(item, decision):
+            outputs.append(
+                rec.notice(
+                    item,
+                    event.event_id,
+                    f"reporter:{reporter}",
+                    role="reporter",
+                    recipient=reporter,
+                    kind="report_decided",
+                    outcome=outcome.outcome,
+                    message=f"The contribution you reported was {outcome.outcome}.",
+                    occurred_at=event.occurred_at,
+                    trace_id=event.trace.trace_id,
+                )
+            )
+        if outcome.statement_of_reasons is not None:
+            outputs.append(self._restriction_notice(item, outcome, event.occurred_at))
+        return outputs
+
+    def _record_owes(self, after: QueueItem, event: Any) -> list[Envelope]:
+        """The receipt of a report; the news of a sanction or of its lifting."""
+        if isinstance(event, ContributionReported):
+            return [
+                rec.notice(
+                    after,
+                    event.event_id,
+                    "received",
+                    role="reporter",
+                    recipient=event.reporter,
+                    kind="report_received",
+                    message="Your report was received; a moderator will look at it.",
+                    occurred_at=event.occurred_at,
+                    trace_id=event.trace.trace_id,
+                )
+            ]
+        if isinstance(event, AuthorSanctioned):
+            return [self._sanction_notice(after, event)]
+        if isinstance(event, SanctionLifted):
+            lifted = next((s for s in after.sanctions if s.event_id == event.sanction_id), None)
+            if lifted is not None and lifted.lifted_at == event.occurred_at:
+                return [self._lift_notice(after, event, lifted)]
         return []
 
-    def _human_outcome(self, item: QueueItem, event: ModerationDecided) -> Envelope:
-        outcome = "escalated" if event.decision == "escalate" else _HUMAN_STATES[event.decision]
-        return event.derive(
+    def _auto_owes(self, item: QueueItem, event: Any) -> list[Envelope]:
+        outcome = self._auto_outcome(item, event)
+        outputs: list[Envelope] = [outcome]
+        if outcome.statement_of_reasons is not None:
+            outputs.append(self._restriction_notice(item, outcome, outcome.occurred_at))
+        return outputs
+
+    def _human_outcome(self, item: QueueItem, event: Any, decision: Decision) -> ModerationOutcome:
+        outcome = (
+            "escalated" if decision.decision == "escalate" else _HUMAN_STATES[decision.decision]
+        )
+        made: ModerationOutcome = event.derive(
             ModerationOutcome,
             producer=self.name,
             part=f"outcome:{outcome}",
+            contribution_version=item.version,
             platform=item.contribution.platform,
             outcome=outcome,
             automatic=False,
-            reasons=[event.statement] if event.statement else [],
-            reason_code=event.reason_code,
-            decided_by=event.moderator,
+            reasons=[decision.statement] if decision.statement else [],
+            reason_code=decision.reason_code,
+            decided_by=decision.by,
         )
+        statement = rec.statement_for(item, str(made.event_id))
+        return made.model_copy(update={"statement_of_reasons": statement})
 
-    def _auto_outcome(self, item: QueueItem, event: Any) -> Envelope:
+    def _auto_outcome(self, item: QueueItem, event: Any) -> ModerationOutcome:
         outcome = _OUTCOMES[item.state]
-        return event.derive(
+        outcome_id = auto_outcome_id(item.contribution_id, item.version, outcome)
+        made: ModerationOutcome = event.derive(
             ModerationOutcome,
             producer=self.name,
-            event_id=auto_outcome_id(item.contribution_id, item.version, outcome),
+            event_id=outcome_id,
             contribution_version=item.version,
             occurred_at=event.occurred_at,
             platform=item.contribution.platform,
@@ -458,19 +610,98 @@ class TriageStage(Stage):
             automatic=True,
             reasons=item.reasons,
         )
+        statement = rec.statement_for(item, str(outcome_id))
+        return made.model_copy(update={"statement_of_reasons": statement})
+
+    def _restriction_notice(
+        self, item: QueueItem, outcome: ModerationOutcome, at: datetime
+    ) -> Envelope:
+        return rec.notice(
+            item,
+            outcome.event_id,
+            "author",
+            role="author",
+            recipient=item.contribution.author,
+            kind="restriction",
+            outcome=outcome.outcome,
+            message=f"Your contribution was {outcome.outcome}; the statement of reasons says why.",
+            statement_of_reasons=outcome.statement_of_reasons,
+            occurred_at=at,
+            trace_id=outcome.trace.trace_id,
+        )
+
+    def _sanction_notice(self, item: QueueItem, event: AuthorSanctioned) -> Envelope:
+        until = f" until {event.until:%Y-%m-%d}" if event.until else ""
+        return rec.notice(
+            item,
+            event.event_id,
+            "author",
+            role="author",
+            recipient=event.author,
+            kind="sanction",
+            outcome=event.action,
+            message=f"Sanction: {event.action}{until}. {event.statement}",
+            statement_of_reasons=rec.statement_for(item, str(event.event_id)),
+            sanction=event.action,
+            until=event.until,
+            occurred_at=event.occurred_at,
+            trace_id=event.trace.trace_id,
+        )
+
+    def _lift_notice(self, item: QueueItem, event: SanctionLifted, lifted: Sanction) -> Envelope:
+        return rec.notice(
+            item,
+            event.event_id,
+            "author",
+            role="author",
+            recipient=lifted.author,
+            kind="sanction_lifted",
+            outcome="lifted",
+            message=f"Your {lifted.action} was lifted: {event.reason}",
+            sanction=lifted.action,  # type: ignore[arg-type]
+            occurred_at=event.occurred_at,
+            trace_id=event.trace.trace_id,
+        )
+
+    def _appeal_notice(self, item: QueueItem, event: AppealDecided) -> Envelope:
+        appeal = next(a for a in item.appeals if a.event_id == event.appeal_id)
+        return rec.notice(
+            item,
+            event.event_id,
+            "appellant",
+            role=appeal.appellant_role,
+            recipient=appeal.appellant,
+            kind="appeal_decided",
+            outcome=event.result,
+            message=event.reply,
+            occurred_at=event.occurred_at,
+            trace_id=event.trace.trace_id,
+        )
 
     def _replayed(self, event: Any) -> list[Envelope]:
-        """What an event applied before still owes: the outcome of the state it led to."""
+        """What an event applied before still owes: the outcome of the state it led to, and
+        the answers it caused (the same ids: delivery drops what was sent)."""
         item = self.store.get(event.contribution_id)
         if item is None:
             return []
         outputs: list[Envelope] = []
-        if isinstance(event, ModerationDecided):
+        if isinstance(event, ModerationDecided | AppealDecided):
             last = _last_decision(item)
             if last is not None and last.event_id == str(event.event_id):
-                outputs.append(self._human_outcome(item, event))
-        elif event.contribution_version == item.version and item.state in _OUTCOMES:
-            outputs.append(self._auto_outcome(item, event))
+                outputs += self._decision_owes(item, event, True)
+            if isinstance(event, AppealDecided) and any(
+                a.event_id == event.appeal_id and a.decided_at == event.occurred_at
+                for a in item.appeals
+            ):
+                outputs.append(self._appeal_notice(item, event))
+            return outputs
+        if isinstance(event, self.RECORD_EVENTS):
+            outputs += self._record_owes(item, event)
+            for platform, sanction in _sanctions_touched(item, event):
+                self._record_sanction(platform, sanction)
+            return outputs
+        if event.contribution_version == item.version and item.state in _OUTCOMES:
+            outputs += self._auto_owes(item, event)
         if isinstance(event, LanguageIdentified):
             outputs += self._unpark(event)  # the crash may have come before the parked events
         return outputs
@@ -509,6 +740,14 @@ class TriageStage(Stage):
         if waiting:
             self.store.cache_set(PENDING, key, "[]", ttl_s=60)
         return outcomes
+
+
+def _sanctions_touched(item: QueueItem, event: Any) -> list[tuple[str, Sanction]]:
+    if not isinstance(event, AuthorSanctioned | SanctionLifted):
+        return []
+    target = str(event.event_id) if isinstance(event, AuthorSanctioned) else event.sanction_id
+    platform = item.contribution.platform
+    return [(platform, s) for s in item.sanctions if s.event_id == target]
 
 
 def _last_decision(item: QueueItem) -> Decision | None:

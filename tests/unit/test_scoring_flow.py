@@ -74,7 +74,12 @@ def stages(tmp_path: Path) -> tuple[ScorerStage, TriageStage, EmbeddedStore]:
 def run(stages: tuple[ScorerStage, TriageStage, EmbeddedStore], events: list[Any]) -> list[Any]:
     scorer, triage, _ = stages
     for_triage = [e for e in events if isinstance(e, triage.accepts)]  # as the topics route them
-    return triage.process([*for_triage, *scorer.process(events)])
+    return outcomes_of(triage.process([*for_triage, *scorer.process(events)]))
+
+
+def outcomes_of(outputs: list[Any]) -> list[Any]:
+    """Triage's outcomes, without its answers to people (``PartyNotified``)."""
+    return [o for o in outputs if isinstance(o, ModerationOutcome)]
 
 
 def test_covered_languages_are_scored_as_written_and_decided(stages: Any) -> None:
@@ -173,7 +178,7 @@ def test_scores_arriving_before_their_contribution_wait_for_it(stages: Any) -> N
     assert isinstance(scored[0], ContributionScored)
     assert stages[1].process(scored) == []
     assert stages[2].get(event.contribution_id) is None
-    outcomes = stages[1].process([event])
+    outcomes = outcomes_of(stages[1].process([event]))
     assert stages[2].get(event.contribution_id).state == "auto_hidden"
     assert [o.outcome for o in outcomes] == ["hidden"]
 
@@ -181,9 +186,9 @@ def test_scores_arriving_before_their_contribution_wait_for_it(stages: Any) -> N
 def test_replayed_events_emit_the_same_outcome_ids(stages: Any) -> None:
     event = identified(7, "You are an idiot.", "en")
     scored = stages[0].process([event])
-    first = stages[1].process([event, *scored])
+    first = outcomes_of(stages[1].process([event, *scored]))
     assert len(first) == 1
     # Applied before (a crash between the store write and the publish): the same outcome,
     # same id, is owed again — never lost, and delivery drops the repeat.
-    again = stages[1].process([event, *scored])
+    again = outcomes_of(stages[1].process([event, *scored]))
     assert again and {e.event_id for e in again} == {first[0].event_id}

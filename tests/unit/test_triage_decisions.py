@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.schemas import ModerationDecided, ModerationOutcome
+from pipeline.schemas.moderation import PartyNotified
 from pipeline.store.embedded import EmbeddedStore
 from pipeline.workers.triage import TriageStage
 from tests.unit.test_triage import identified
@@ -40,9 +41,19 @@ def test_a_decision_sets_the_state_and_tells_the_platform(store: EmbeddedStore) 
     assert [(d.decision, d.by, d.reason_code) for d in item.decisions] == [
         ("reject", "ana", "spam")
     ]
-    [outcome] = outcomes
+    outcome, author = outcomes  # the platform's outcome, and what to tell the author
     assert isinstance(outcome, ModerationOutcome)
     assert (outcome.outcome, outcome.automatic, outcome.decided_by) == ("rejected", False, "ana")
+    statement = outcome.statement_of_reasons
+    assert statement is not None and statement.restriction == "rejected"
+    assert (statement.category, statement.automated_decision) == ("spam", "not")
+    assert item.statements == [statement]
+    assert isinstance(author, PartyNotified)
+    assert (author.kind, author.recipient, author.statement_of_reasons) == (
+        "restriction",
+        "u-1",
+        statement,
+    )
     assert (outcome.reason_code, outcome.reasons, outcome.platform) == (
         "spam",
         ["ads"],
@@ -115,8 +126,9 @@ def test_a_replayed_decision_re_emits_its_outcome(store: EmbeddedStore) -> None:
     triage = TriageStage(store, wait_for_scores=False)
     triage.apply(identified())
     event = decided("reject", "ana", 0, reason_code="spam")
-    [first] = triage.apply(event)
-    [again] = triage.apply(event)
-    assert again.event_id == first.event_id and again.outcome == "rejected"
+    first = triage.apply(event)
+    again = triage.apply(event)
+    assert [o.event_id for o in again] == [o.event_id for o in first]  # outcome and notice
+    assert isinstance(again[0], ModerationOutcome) and again[0].outcome == "rejected"
     triage.apply(decided("approve", "lead", 1))
     assert triage.apply(event) == []  # superseded: re-sending it would undo the approval
