@@ -21,8 +21,16 @@ from tqdm import tqdm
 from pipeline.bus.base import Bus
 from pipeline.config import Settings
 from pipeline.schemas import EventDecodeError, decode_event
+from pipeline.schemas.moderation import AuthorSanctioned, SanctionLifted
+from pipeline.schemas.queue import Sanction
 from pipeline.store.base import QueueStore
 from pipeline.workers.triage import TriageStage
+from pipeline.workers.triage_record import (
+    AUTHOR_SANCTIONS,
+    author_key,
+    merge_sanction,
+    sanction_of,
+)
 
 BATCH = 500
 
@@ -34,10 +42,40 @@ class RebuildReport:
     items: int = 0
 
 
+def _author_sanctions(bus: Bus, store: QueueStore, settings: Settings) -> None:
+    """First pass over the decisions topic: every author's sanctions, so that each of their
+    contributions is triaged knowing them, whatever the order of the replay (live, triage
+    knows a sanction before the contributions written after it)."""
+    platforms: dict[str, tuple[str, Sanction]] = {}
+    for record in bus.replay([settings.topic("decisions")]):
+        try:
+            event = decode_event(
+                record.value,
+                expected=(AuthorSanctioned, SanctionLifted),
+                context=settings.validation_context,
+                max_bytes=settings.max_event_bytes,
+            )
+        except EventDecodeError:
+            continue  # another decision event, or one dead-lettered when it arrived
+        if isinstance(event, AuthorSanctioned):
+            platforms[str(event.event_id)] = (event.platform, sanction_of(event))
+        elif event.sanction_id in platforms:
+            platform, sanction = platforms[event.sanction_id]
+            lifted = sanction.model_copy(
+                update={"lifted_at": event.occurred_at, "lifted_by": event.moderator}
+            )
+            platforms[event.sanction_id] = (platform, lifted)
+    for platform, sanction in platforms.values():
+        key = author_key(platform, sanction.author)
+        raw = store.cache_get(AUTHOR_SANCTIONS, key)
+        store.cache_set(AUTHOR_SANCTIONS, key, merge_sanction(raw, sanction))
+
+
 def rebuild_store(
     bus: Bus, store: QueueStore, settings: Settings, *, progress: bool = False
 ) -> RebuildReport:
     report = RebuildReport()
+    _author_sanctions(bus, store, settings)
     replay = bus.replay([settings.topic(name) for name in TriageStage.inputs])
     store.clear()
     triage = TriageStage.from_settings(settings, store)

@@ -145,7 +145,11 @@ def fold_appeal_decided(item: QueueItem, event: AppealDecided) -> tuple[QueueIte
 
 
 def fold_sanction(item: QueueItem, event: AuthorSanctioned) -> QueueItem:
-    sanction = Sanction(
+    return item.model_copy(update={"sanctions": [*item.sanctions, sanction_of(event)]})
+
+
+def sanction_of(event: AuthorSanctioned) -> Sanction:
+    return Sanction(
         event_id=str(event.event_id),
         author=event.author,
         action=event.action,
@@ -155,7 +159,6 @@ def fold_sanction(item: QueueItem, event: AuthorSanctioned) -> QueueItem:
         reason_code=event.reason_code,
         statement=event.statement,
     )
-    return item.model_copy(update={"sanctions": [*item.sanctions, sanction]})
 
 
 def fold_lift(item: QueueItem, event: SanctionLifted) -> tuple[QueueItem, Sanction | None]:

@@ -26,6 +26,12 @@ from pipeline.schemas import (
     Translation,
     TranslationCorrected,
 )
+from pipeline.schemas.moderation import (
+    AppealFiled,
+    AuthorSanctioned,
+    ContributionReported,
+    SanctionLifted,
+)
 from pipeline.store.embedded import EmbeddedStore
 from pipeline.workers.triage import TriageStage
 from tests.conftest import contribution
@@ -139,10 +145,54 @@ def topics() -> dict[str, list[Any]]:
             seen_decisions=seen,
         )
 
+    sanction = AuthorSanctioned(
+        contribution_id=CID,
+        contribution_version=1,
+        occurred_at=at(9),
+        platform="decidim-test",
+        author="u-1",
+        action="premoderate",
+        moderator="ana",
+        statement="Repeated spam.",
+    )
     decisions = [
         decided(6, "reject", "ana", 1, 0),
         decided(7, "approve", "ben", 1, 0),  # a stale view: a conflict
+        sanction,
         decided(34, "escalate", "ana", 2, 1),
+        SanctionLifted(
+            contribution_id=CID,
+            contribution_version=2,
+            occurred_at=at(38),
+            sanction_id=str(sanction.event_id),
+            moderator="ben",
+            reason="Served.",
+        ),
+        AppealFiled(
+            contribution_id=CID,
+            contribution_version=2,
+            occurred_at=at(39),
+            platform="decidim-test",
+            appellant="u-1",
+            statement="It was not spam.",
+        ),
+    ]
+
+    def reported(minute: float, version: int, reporter: str, reason: str) -> Any:
+        return ContributionReported(
+            contribution_id=CID,
+            contribution_version=version,
+            occurred_at=at(minute),
+            platform="decidim-test",
+            reporter=reporter,
+            reason=reason,  # type: ignore[arg-type]
+        )
+
+    reports = [
+        reported(8, 1, "r-1", "spam"),
+        reported(8.5, 1, "r-1", "spam"),  # the same person again: one reporter
+        reported(35, 2, "r-2", "offensive"),
+        reported(36, 2, "r-3", "spam"),
     ]
     return {
         "identified": [v1, v2],
@@ -150,6 +200,7 @@ def topics() -> dict[str, list[Any]]:
         "translated": translated,
         "corrections": corrections,
         "decisions": decisions,
+        "reports": reports,
     }
 
 
@@ -188,8 +239,17 @@ def test_the_log_order_gives_the_expected_item(tmp_path: Path) -> None:
     assert item["state"] == "escalated"
     assert [(d["by"], d["version"]) for d in item["decisions"]] == [("ana", 1), ("ana", 2)]
     assert [c["by"] for c in item["conflicts"]] == ["ben"]
+    assert len(item["reports"]) == 4
+    assert len({r["reporter"] for r in item["reports"]}) == 3  # r-1 counted once
+    [sanction] = item["sanctions"]
+    assert (sanction["action"], sanction["lifted_by"]) == ("premoderate", "ben")
+    [appeal] = item["appeals"]
+    assert (appeal["against_by"], appeal["result"]) == ("ana", None)  # the escalation
+    [statement] = item["statements"]  # ana's rejection of version 1
+    assert (statement["restriction"], statement["contribution_version"]) == ("rejected", 1)
+    assert statement["superseded"] is False  # ben's approval was a conflict, not a decision
     assert item["revision"] == sum(len(events) for events in streams.values())
-    assert item["updated_at"] == at(34).isoformat().replace("+00:00", "Z")
+    assert item["updated_at"] == at(39).isoformat().replace("+00:00", "Z")
     german = next(t for t in item["translations"] if t["target_language"] == "de")
     assert (german["origin"], german["text"], german["route"]) == (
         "human",
