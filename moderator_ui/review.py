@@ -42,9 +42,16 @@ from pipeline.schemas.queue import Decision, QueueItem
 from pipeline.store.base import QueueQuery
 
 DecisionKind = Literal["approve", "reject", "escalate"]
+PublishedKind = Literal["approve", "reject", "escalate", "requeue"]
 REVIEWABLE = ("pending", "needs_review", "auto_hidden", "escalated")
 DECIDED = ("approved", "rejected", "auto_approved")
-STATE_OF = {"approve": "approved", "reject": "rejected", "escalate": "escalated"}
+# While triage applies it, a requeue (an undone first decision) shows as back in review.
+STATE_OF = {
+    "approve": "approved",
+    "reject": "rejected",
+    "escalate": "escalated",
+    "requeue": "needs_review",
+}
 MARKERS = "ui-decided"
 MARKER_TTL_S = 3600
 BULK_LIMIT = 1000
@@ -69,7 +76,7 @@ class Marker(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    decision: DecisionKind
+    decision: PublishedKind
     by: str
     at: AwareDatetime
     reason_code: str | None = None
@@ -243,7 +250,8 @@ class Review:
             raise Conflict(f"{undone.by} made that decision: only they can undo it")
         earlier = [d for d in decisions[:-1] if d.version in (None, item.version)]
         back = earlier[-1] if earlier else None
-        decision: DecisionKind = back.decision if back else "escalate"  # type: ignore[assignment]
+        # The decision before it, or none: the item goes back to the policy's state.
+        decision: PublishedKind = back.decision if back else "requeue"  # type: ignore[assignment]
         statement = f"undone by {user}"
         holder = self.store.claim(contribution_id, user, self.ctx.settings.ui_lease_ttl_s)
         if holder != user:
@@ -380,7 +388,7 @@ class Review:
         self,
         items: list[QueueItem],
         user: str,
-        decision: DecisionKind,
+        decision: PublishedKind,
         reason_code: str | None,
         statement: str | None,
         *,

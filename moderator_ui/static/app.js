@@ -234,7 +234,8 @@ function showUndo(offer) {
     expire();
     try {
       const state = await api("/api/undo", { cid: offer.cid, event_id: offer.event_id }, { idempotent: true });
-      toast(`Undone: ${offer.cid} is ${state.state} again`);
+      const words = { needs_review: "back in review", auto_hidden: "hidden again, in review", auto_approved: "approved by the policy again" };
+      toast(`Undone: ${offer.cid} is ${words[state.state] || `${state.state} again`}`);
       window.dispatchEvent(new CustomEvent("hemicycle:undone", { detail: state }));
     } catch (err) { toast(err.message, true); }
   });

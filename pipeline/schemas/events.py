@@ -218,13 +218,17 @@ class ModerationDecided(Envelope):
     decision recorded since (on the decisions topic, whose order per contribution is the log's)
     makes this one a conflict, kept aside. The UI derives ``event_id`` from an idempotency key
     made once per action, so a double submit or a retried request is one decision.
+
+    ``requeue`` (an undone first decision) gives the item back to the policy: its state is the
+    one the policy gives it, as before any human decided. Minor version 2.1 added it and
+    ``reverses``.
     """
 
     SCHEMA: ClassVar[tuple[int, int]] = (2, 1)
     UPCASTERS: ClassVar[dict[int, Upcaster]] = {1: _decided_1_to_2}
 
     type: Literal["ModerationDecided"] = "ModerationDecided"
-    decision: Literal["approve", "reject", "escalate"]
+    decision: Literal["approve", "reject", "escalate", "requeue"]
     moderator: str = Field(min_length=1, max_length=200)
     reason_code: str | None = Field(None, max_length=100)
     statement: str | None = Field(None, max_length=10_000)

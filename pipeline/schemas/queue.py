@@ -179,8 +179,10 @@ class QueueItem(BaseModel):
         return self.contribution.created_at
 
     def open_reports(self) -> list[Report]:
-        """Reports no human has answered: made after the last human decision on any version."""
-        last = self.decisions[-1].at if self.decisions else None
+        """Reports no human has answered: made after the last human decision on any version
+        (a ``requeue`` answers nobody)."""
+        answers = [d for d in self.decisions if d.decision != "requeue"]
+        last = answers[-1].at if answers else None
         return [r for r in self.reports if last is None or r.at > last]
 
     def reporters(self) -> int:

@@ -62,6 +62,8 @@ log = get_logger("triage")
 
 _OUTCOMES = {"auto_approved": "approved", "auto_hidden": "hidden"}
 _HUMAN_STATES = {"approve": "approved", "reject": "rejected", "escalate": "escalated"}
+# What the platform is told; a requeue (an undone first decision) puts it back under review.
+_HUMAN_OUTCOMES = {**_HUMAN_STATES, "requeue": "needs_review"}
 PENDING = "triage-pending"
 PENDING_TTL_S = 7 * 24 * 3600
 
@@ -487,7 +489,7 @@ class TriageStage(Stage):
             state, priority, reasons = decision.state, decision.priority, list(decision.reasons)
             scored_at = item.scored_at or item.submitted_at
             queued_at = _later(item.submitted_at, scored_at) if state != "pending" else None
-        if human is not None:
+        if human is not None and human.decision in _HUMAN_STATES:  # not a requeue
             state = _HUMAN_STATES[human.decision]
         settled = item.model_copy(
             update={
@@ -527,7 +529,10 @@ class TriageStage(Stage):
             return []
         outcome = self._human_outcome(item, event, decision)
         outputs: list[Envelope] = [outcome]
-        for reporter in rec.reporters_answered(item, decision):
+        answered = (
+            rec.reporters_answered(item, decision) if decision.decision in _HUMAN_STATES else []
+        )
+        for reporter in answered:
             outputs.append(
                 rec.notice(
                     item,
@@ -578,9 +583,7 @@ class TriageStage(Stage):
         return outputs
 
     def _human_outcome(self, item: QueueItem, event: Any, decision: Decision) -> ModerationOutcome:
-        outcome = (
-            "escalated" if decision.decision == "escalate" else _HUMAN_STATES[decision.decision]
-        )
+        outcome = _HUMAN_OUTCOMES[decision.decision]
         made: ModerationOutcome = event.derive(
             ModerationOutcome,
             producer=self.name,
@@ -751,7 +754,7 @@ def _sanctions_touched(item: QueueItem, event: Any) -> list[tuple[str, Sanction]
 
 
 def _last_decision(item: QueueItem) -> Decision | None:
-    """The decision that sets the state: the last one recorded on the current version."""
+    """The last decision recorded on the current version (a ``requeue`` included)."""
     return next((d for d in reversed(item.decisions) if d.version == item.version), None)
 
 

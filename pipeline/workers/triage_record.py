@@ -418,8 +418,9 @@ def notice(
 
 def reporters_answered(item: QueueItem, decision: Decision) -> list[str]:
     """Reporters whose reports this decision answers: made since the previous decision."""
-    index = next(i for i, d in enumerate(item.decisions) if d.event_id == decision.event_id)
-    previous = item.decisions[index - 1].at if index > 0 else None
+    answers = [d for d in item.decisions if d.decision != "requeue"]
+    index = next(i for i, d in enumerate(answers) if d.event_id == decision.event_id)
+    previous = answers[index - 1].at if index > 0 else None
     return sorted(
         {
             r.reporter

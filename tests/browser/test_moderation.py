@@ -285,11 +285,11 @@ def test_the_decision_toast_offers_an_undo(browser: Browser, env: ModerationEnv)
     toast = page.locator("#toast .msg.undo")
     expect(toast).to_contain_text(f"Approved {FRESH}")
     toast.locator("button").click()
-    expect(page.locator("#toast")).to_contain_text(f"Undone: {FRESH} is escalated again")
+    expect(page.locator("#toast")).to_contain_text(f"Undone: {FRESH} is back in review")
     approve, undo = [e for e in env.events(ModerationDecided) if e.contribution_id == FRESH]
     assert (approve.decision, approve.moderator) == ("approve", "bob")
     assert (undo.decision, undo.reverses, undo.statement) == (
-        "escalate",
+        "requeue",
         str(approve.event_id),
         "undone by bob",
     )

@@ -295,3 +295,16 @@ def test_replayed_record_events_owe_the_same_answers(triage: TriageStage) -> Non
     assert [o.event_id for o in again] == [o.event_id for o in once]
     item = triage.store.get(CID)
     assert item is not None and len(item.reports) == 1
+
+
+def test_an_undone_first_decision_gives_the_item_back_to_the_policy(triage: TriageStage) -> None:
+    first = identified()
+    triage.process([first, scored(first, toxicity=0.97)])  # hidden by the policy
+    reject = decided("reject", "ana", 1, 0, reason_code="offensive")
+    triage.process([reject])
+    out = triage.process([decided("requeue", "ana", 2, 1, reverses=str(reject.event_id))])
+    item = triage.store.get(CID)
+    assert item is not None and item.state == "auto_hidden"  # as the policy had it
+    [outcome] = of(out, ModerationOutcome)
+    assert (outcome.outcome, outcome.automatic, outcome.decided_by) == ("needs_review", False, "ana")
+    assert [s.superseded for s in item.statements if s.restriction == "rejected"] == [True]

@@ -325,7 +325,7 @@ def test_undo_reverses_ones_own_last_decision_back_to_the_one_before(
         ("approve", last["event_id"], "undone by bob"),
     ]
     assert decided_events[1].seen_decisions == 2
-    # A first decision undone goes back to a human queue as an escalation.
+    # A first decision undone gives the item back to the policy (a requeue): in review again.
     first = post(
         app_client,
         bob,
@@ -338,7 +338,7 @@ def test_undo_reverses_ones_own_last_decision_back_to_the_one_before(
     )
     event_id = first.json()["decisions"][-1]["event_id"]
     back = post(app_client, bob, "/api/undo", cid=REPORTED, event_id=event_id, idempotency_key=KEY)
-    assert back.json()["state"] == "escalated"
+    assert back.json()["state"] == "needs_review"
 
 
 @pytest.mark.parametrize(
