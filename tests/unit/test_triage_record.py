@@ -306,5 +306,9 @@ def test_an_undone_first_decision_gives_the_item_back_to_the_policy(triage: Tria
     item = triage.store.get(CID)
     assert item is not None and item.state == "auto_hidden"  # as the policy had it
     [outcome] = of(out, ModerationOutcome)
-    assert (outcome.outcome, outcome.automatic, outcome.decided_by) == ("needs_review", False, "ana")
+    assert (outcome.outcome, outcome.automatic, outcome.decided_by) == (
+        "needs_review",
+        False,
+        "ana",
+    )
     assert [s.superseded for s in item.statements if s.restriction == "rejected"] == [True]
