@@ -7,6 +7,8 @@ applied in the same atomic step as the item, and refuses an event it has already
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,13 +17,14 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from pipeline.schemas.keys import contribution_key
 from pipeline.schemas.queue import QueueItem, QueueState
 
 Order = Literal["priority", "oldest"]
 QueryOrder = Literal["priority", "oldest", "newest"]
 UNKNOWN_LANGUAGE = "und"
 # Facets every backend indexes for :meth:`QueueStore.query` (name → value of an item).
-FACETS = ("space", "kind", "author", "cluster", "reported", "appeal")
+FACETS = ("space", "kind", "author", "cluster", "reported", "appeal", "parent")
 OPEN = "open"
 
 
@@ -32,12 +35,17 @@ class QueueQuery(BaseModel):
 
     states: tuple[QueueState, ...] = ()
     language: str | None = Field(None, description='ISO code, or "und" for unidentified.')
+    languages: tuple[str, ...] = Field((), description="Any of these (with ``language``).")
+    text: str | None = Field(
+        None, max_length=500, description="Free text: every word, case and accents ignored."
+    )
     space: str | None = None
     kind: str | None = None
     author: str | None = None
     cluster: str | None = None
     reported: str | None = Field(None, description='"open": reports no human has answered.')
     appeal: str | None = Field(None, description='"open": appeals not decided yet.')
+    parent: str | None = Field(None, description="Key of the parent: the replies to it.")
     category: str | None = Field(None, description='A toxicity category, or "spam".')
     min_score: float = Field(0.0, ge=0.0, le=1.0)
     max_score: float = Field(1.0, ge=0.0, le=1.0)
@@ -55,11 +63,46 @@ class QueueQuery(BaseModel):
         """Whether anything beyond the states narrows the page."""
         return bool(
             self.facets()
-            or self.language
+            or self.wanted_languages
+            or self.words
             or self.category
             or self.created_after
             or self.created_before
         )
+
+    @property
+    def wanted_languages(self) -> tuple[str, ...]:
+        """``language`` and ``languages`` together, each once."""
+        both = ((self.language,) if self.language else ()) + self.languages
+        return tuple(dict.fromkeys(both))
+
+    @property
+    def words(self) -> list[str]:
+        """The search text as the stores index it (:func:`search_tokens`)."""
+        return search_tokens(self.text or "")[:MAX_SEARCH_WORDS]
+
+
+MAX_SEARCH_WORDS = 12
+_WORD = re.compile(r"[^\W_]+")
+
+
+def search_tokens(text: str) -> list[str]:
+    """Words of ``text``, lower-case and without accents, each once, in order.
+
+    The same words SQLite's FTS5 ``unicode61 remove_diacritics 2`` tokenizer makes: letters and
+    digits split on everything else (so ``decidim-test:c-1`` is ``decidim test c 1``).
+    """
+    plain = "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    )
+    return list(dict.fromkeys(_WORD.findall(plain.lower())))
+
+
+def item_search_text(item: QueueItem) -> str:
+    """What free-text search finds an item by: ids, title, body and every translation."""
+    c = item.contribution
+    parts = [item.contribution_id, c.title or "", c.body, *(t.text for t in item.translations)]
+    return "\n".join(p for p in parts if p)
 
 
 @dataclass
@@ -78,6 +121,8 @@ def item_facets(item: QueueItem) -> dict[str, str]:
         facets["reported"] = OPEN
     if item.open_appeals():
         facets["appeal"] = OPEN
+    if c.parent_id:
+        facets["parent"] = contribution_key(c.platform, c.parent_id)
     return facets
 
 
@@ -181,9 +226,10 @@ class QueueStore(ABC):
     def query(self, query: QueueQuery) -> QueuePage:
         """A filtered, ordered page and the number of matching items.
 
-        Equal priorities come oldest first when only states are given, otherwise (and for
-        equal ages) in contribution-id order (descending for ``priority`` and ``newest``).
-        Implementations answer from indexes: a page stays fast with 100,000 items.
+        The fair order, the same in every view: equal priorities come oldest first
+        (``created_at`` ascending), then in contribution-id order; ``newest`` is the exact
+        reverse of ``oldest``. Implementations answer from indexes: a page stays fast with
+        100,000 items, free-text search included.
         """
 
     @abstractmethod
@@ -208,6 +254,42 @@ class QueueStore(ABC):
     @abstractmethod
     def claim(self, contribution_id: str, holder: str, ttl_s: float) -> str:
         """Take or renew the lease; return the holder afterwards (``holder`` if granted)."""
+
+    def claim_next(
+        self,
+        query: QueueQuery,
+        holder: str,
+        ttl_s: float,
+        *,
+        exclude: Iterable[str] = (),
+    ) -> QueueItem | None:
+        """Claim the first item of ``query``'s order that nobody else holds (None if none).
+
+        Two holders never get the same item: each page's candidates are claimed by
+        :meth:`claim_first`, one atomic step that skips items leased to someone else.
+        """
+        skip = set(exclude)
+        offset = 0
+        while True:
+            page = self.query(query.model_copy(update={"offset": offset, "limit": 50}))
+            candidates = [i for i in page.items if i.contribution_id not in skip]
+            if candidates:
+                index = self.claim_first([i.contribution_id for i in candidates], holder, ttl_s)
+                if index is not None:
+                    return candidates[index]
+            offset += len(page.items)
+            if not page.items or offset >= page.total:
+                return None
+
+    def claim_first(self, contribution_ids: Sequence[str], holder: str, ttl_s: float) -> int | None:
+        """Claim the first of ``contribution_ids`` free or already ``holder``'s; its index.
+
+        Backends do it in one atomic step; this default tries each with :meth:`claim`.
+        """
+        for index, cid in enumerate(contribution_ids):
+            if self.claim(cid, holder, ttl_s) == holder:
+                return index
+        return None
 
     @abstractmethod
     def release(self, contribution_id: str, holder: str) -> bool:

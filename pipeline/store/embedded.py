@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 import time
@@ -21,6 +22,7 @@ from pipeline.store.base import (
     Write,
     item_categories,
     item_facets,
+    item_search_text,
 )
 
 _SCHEMA = """
@@ -51,6 +53,9 @@ CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS leases (
     contribution_id TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS item_text USING fts5 (
+    contribution_id UNINDEXED, text, tokenize = "unicode61 remove_diacritics 2"
+);
 CREATE TABLE IF NOT EXISTS cache (
     namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, expires_at REAL,
     PRIMARY KEY (namespace, key)
@@ -61,11 +66,17 @@ CREATE TABLE IF NOT EXISTS cache (
 _CHUNK = 500
 
 _ORDER_SQL = {
-    # Ties on priority and age: contribution id descending (as the Redis store orders them).
-    "priority": "priority DESC, created_ms, contribution_id DESC",
+    # The fair order: equal priorities oldest first, then by contribution id.
+    "priority": "priority DESC, created_ms, contribution_id",
     "oldest": "created_ms, contribution_id",
     "newest": "created_ms DESC, contribution_id DESC",
 }
+
+
+def _text_rowid(contribution_id: str) -> int:
+    """A stable FTS row id per item, so a re-save replaces its row without a table scan."""
+    digest = hashlib.blake2b(contribution_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
 
 
 class EmbeddedStore(QueueStore):
@@ -87,10 +98,11 @@ class EmbeddedStore(QueueStore):
         self._index_unindexed()
 
     def _index_unindexed(self) -> None:
-        """Index items saved by a version without facet indexes (a store from before them)."""
+        """Index items saved by a version without facet or text indexes (a store from before)."""
         rows = self._db.execute(
             "SELECT doc FROM items WHERE contribution_id NOT IN "
-            "(SELECT contribution_id FROM item_facets)"
+            "(SELECT contribution_id FROM item_facets) OR contribution_id NOT IN "
+            "(SELECT contribution_id FROM item_text)"
         ).fetchall()
         if not rows:
             return
@@ -111,6 +123,12 @@ class EmbeddedStore(QueueStore):
         self._db.executemany(
             "INSERT INTO item_scores (contribution_id, category, value) VALUES (?, ?, ?)",
             [(cid, k, v) for k, v in item_categories(item).items()],
+        )
+        rowid = _text_rowid(cid)
+        self._db.execute("DELETE FROM item_text WHERE rowid = ?", (rowid,))
+        self._db.execute(
+            "INSERT INTO item_text (rowid, contribution_id, text) VALUES (?, ?, ?)",
+            (rowid, cid, item_search_text(item)),
         )
 
     def get(self, contribution_id: str) -> QueueItem | None:
@@ -235,12 +253,19 @@ class EmbeddedStore(QueueStore):
         if query.states:
             clauses.append(f"state IN ({', '.join('?' * len(query.states))})")
             params.extend(query.states)
-        if query.language is not None:
-            if query.language == UNKNOWN_LANGUAGE:
-                clauses.append("language IS NULL")
-            else:
-                clauses.append("language = ?")
-                params.append(query.language)
+        languages = query.wanted_languages
+        if languages:
+            known = [code for code in languages if code != UNKNOWN_LANGUAGE]
+            either = [f"language IN ({', '.join('?' * len(known))})"] if known else []
+            if UNKNOWN_LANGUAGE in languages:
+                either.append("language IS NULL")
+            clauses.append(f"({' OR '.join(either)})")
+            params.extend(known)
+        if query.words:
+            clauses.append(
+                "contribution_id IN (SELECT contribution_id FROM item_text WHERE item_text MATCH ?)"
+            )
+            params.append(" ".join(f'"{word}"' for word in query.words))
         for facet, value in query.facets().items():
             clauses.append(
                 "contribution_id IN (SELECT contribution_id FROM item_facets "
@@ -260,13 +285,7 @@ class EmbeddedStore(QueueStore):
             clauses.append("created_ms <= ?")
             params.append(int(query.created_before.timestamp() * 1000))
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        order = {
-            "priority": "priority DESC, contribution_id DESC",
-            "oldest": "created_ms, contribution_id",
-            "newest": "created_ms DESC, contribution_id DESC",
-        }[query.order]
-        if not query.filtered and query.order == "priority":
-            order = _ORDER_SQL["priority"]  # the unfiltered queue: ties broken by age
+        order = _ORDER_SQL[query.order]
         rows = self._db.execute(
             f"SELECT doc FROM items {where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, query.limit, query.offset],
@@ -288,6 +307,7 @@ class EmbeddedStore(QueueStore):
             self._db.execute("DELETE FROM items")
             self._db.execute("DELETE FROM item_facets")
             self._db.execute("DELETE FROM item_scores")
+            self._db.execute("DELETE FROM item_text")
             self._db.execute("DELETE FROM applied_events")
             self._db.execute("DELETE FROM leases")
             self._db.execute("COMMIT")
@@ -303,6 +323,44 @@ class EmbeddedStore(QueueStore):
                 (contribution_id, holder, now + ttl_s, now),
             )
         return self.lease_holder(contribution_id) or holder
+
+    def claim_first(self, contribution_ids: Sequence[str], holder: str, ttl_s: float) -> int | None:
+        """One transaction: the first candidate nobody else holds is leased to ``holder``."""
+        if not contribution_ids:
+            return None
+        now = time.time()
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                marks = ", ".join("?" * len(contribution_ids))
+                held = dict(
+                    db.execute(
+                        f"SELECT contribution_id, holder FROM leases WHERE contribution_id IN "
+                        f"({marks}) AND expires_at > ?",
+                        [*contribution_ids, now],
+                    ).fetchall()
+                )
+                index = next(
+                    (
+                        i
+                        for i, cid in enumerate(contribution_ids)
+                        if held.get(cid, holder) == holder
+                    ),
+                    None,
+                )
+                if index is not None:
+                    db.execute(
+                        "INSERT OR REPLACE INTO leases (contribution_id, holder, expires_at) "
+                        "VALUES (?, ?, ?)",
+                        (contribution_ids[index], holder, now + ttl_s),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return index
 
     def release(self, contribution_id: str, holder: str) -> bool:
         with self._lock:

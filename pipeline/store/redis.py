@@ -5,13 +5,16 @@ Layout under ``key_prefix`` (``P``)::
     P item:<cid>                          hash: doc (JSON), revision, state, lang, pmember
     P applied:<event_id>                  idempotency record of an applied event
     P ids                                 zset (score 0): every contribution id, for export
-    P idx:<state|all>:prio                zset: score priority, member "<inverted age>|<cid>"
+    P idx:<state|all>:prio                zset: score priority, member "<inverted age>|<inverted
+                                          cid, hex>g" (ties: oldest, then lowest id, first)
     P idx:<state|all>:age                 zset: score created_at (ms), member cid
     P idx:<state|all>:lang:<lang>:prio    … the same per language ("und" when unknown)
     P idx:<state|all>:lang:<lang>:age
     P idx:<state|all>:pcid                zset: score priority, member cid (for intersections)
     P idx:<state|all>:f:<facet>:<value>   zset: score created_at, member cid (space, kind, …)
     P idx:<state|all>:cat:<category>      zset: score the category's value, member cid
+    P tok:<word>                          zset: score created_at, member cid (free-text search:
+                                          the words of ids, texts and translations)
     P audit                               stream: the append-only audit log
     P lease:<cid>                         moderator holding the item, with a TTL
     P cache:<namespace>:<key>             cached derived values (translations)
@@ -27,6 +30,7 @@ from __future__ import annotations
 import functools
 import heapq
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -48,6 +52,8 @@ from pipeline.store.base import (
     Write,
     item_categories,
     item_facets,
+    item_search_text,
+    search_tokens,
 )
 
 T = TypeVar("T")
@@ -75,8 +81,10 @@ if old[1] then
     end
     for cat, _ in pairs(oldf.c) do redis.call('ZREM', base .. ':cat:' .. cat, cid) end
   end
+  for _, word in ipairs(oldf.t or {}) do redis.call('ZREM', p .. 'tok:' .. word, cid) end
 end
 local newf = cjson.decode(ARGV[10])
+for _, word in ipairs(newf.t or {}) do redis.call('ZADD', p .. 'tok:' .. word, ARGV[8], cid) end
 redis.call('HSET', KEYS[1], 'doc', ARGV[4], 'revision', ARGV[11], 'state', ARGV[5],
            'lang', ARGV[6], 'pmember', ARGV[9], 'facets', ARGV[10])
 for _, s in ipairs({ARGV[5], 'all'}) do
@@ -98,8 +106,9 @@ return 'saved'
 """
 
 # Intersect, per state, the order index with the filters' indexes (weight 0, so the score
-# stays the order key), union the states, then read one page and the total. Scratch keys are
-# deleted before returning.
+# stays the order key), union the states, then read one page and the total. The priority order
+# walks the groups of equal priority from the highest, each read oldest first (intersected with
+# the age index; equal ages by id). Scratch keys are deleted before returning.
 _QUERY = """
 local p, order, off, lim, tmp = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local spec = cjson.decode(ARGV[6])
@@ -109,7 +118,17 @@ for i, s in ipairs(spec.states) do
   local keys = {}
   if order == 'priority' then keys[1] = base .. ':pcid' else keys[1] = base .. ':age' end
   for _, f in ipairs(spec.facets) do keys[#keys + 1] = base .. ':f:' .. f[1] .. ':' .. f[2] end
-  if spec.lang then keys[#keys + 1] = base .. ':lang:' .. spec.lang .. ':age' end
+  if spec.langs and #spec.langs == 1 then
+    keys[#keys + 1] = base .. ':lang:' .. spec.langs[1] .. ':age'
+  elseif spec.langs then
+    local k = tmp .. ':l:' .. i
+    local args = {k, #spec.langs}
+    for _, l in ipairs(spec.langs) do args[#args + 1] = base .. ':lang:' .. l .. ':age' end
+    redis.call('ZUNIONSTORE', unpack(args))
+    keys[#keys + 1] = k
+    scratch[#scratch + 1] = k
+  end
+  for _, word in ipairs(spec.words or {}) do keys[#keys + 1] = p .. 'tok:' .. word end
   if spec.cat then
     local k = tmp .. ':c:' .. i
     redis.call('ZRANGESTORE', k, base .. ':cat:' .. spec.cat, spec.min, spec.max, 'BYSCORE')
@@ -140,11 +159,39 @@ if #parts > 1 then
   result = tmp
 end
 local total = redis.call('ZCARD', result)
-local page
+local page = {}
 if order == 'oldest' then
   page = redis.call('ZRANGE', result, off, off + lim - 1)
-else
+elseif order == 'newest' then
   page = redis.call('ZREVRANGE', result, off, off + lim - 1)
+else
+  local age, group, aged = p .. 'idx:all:age', tmp .. ':g', tmp .. ':ga'
+  local pos, top = 0, '+inf'
+  while #page < lim do
+    local head = redis.call('ZREVRANGEBYSCORE', result, top, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if #head == 0 then break end
+    local score = head[2]
+    local n = redis.call('ZCOUNT', result, score, score)
+    if pos + n > off then
+      local from = math.max(0, off - pos)
+      if n == 1 then
+        page[#page + 1] = head[1]
+      else
+        local source = result
+        if n < total then
+          redis.call('ZRANGESTORE', group, result, score, score, 'BYSCORE')
+          source = group
+        end
+        redis.call('ZINTERSTORE', aged, 2, source, age, 'WEIGHTS', 0, 1)
+        for _, m in ipairs(redis.call('ZRANGE', aged, from, from + lim - #page - 1)) do
+          page[#page + 1] = m
+        end
+        redis.call('DEL', group, aged)
+      end
+    end
+    pos = pos + n
+    top = '(' .. score
+  end
 end
 redis.call('DEL', unpack(scratch))
 table.insert(page, 1, total)
@@ -160,6 +207,18 @@ end
 return current
 """
 
+# The first lease key free or already ARGV[1]'s is taken: its 1-based index, 0 if none.
+_CLAIM_FIRST = """
+for i, key in ipairs(KEYS) do
+  local current = redis.call('GET', key)
+  if (not current) or current == ARGV[1] then
+    redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+    return i
+  end
+end
+return 0
+"""
+
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -168,6 +227,25 @@ return 0
 _UNKNOWN_LANGUAGE = UNKNOWN_LANGUAGE
 _CHUNK = 1000  # keys per MGET or pipeline of SETs
 _AGE_SPAN_MS = 10**15
+_INVERTED_ID = re.compile(r"[0-9a-f]*g")
+
+
+def priority_member(created_ms: int, cid: str) -> str:
+    """The priority index's member: a descending read gives the oldest, then the lowest id.
+
+    The id's bytes are inverted (255 - b) and hex-encoded with a ``g`` terminator (greater than
+    any hex digit), so byte order reverses exactly, prefixes included.
+    """
+    inverted = bytes(255 - b for b in cid.encode()).hex()
+    return f"{_AGE_SPAN_MS - created_ms:015d}|{inverted}g"
+
+
+def member_id(member: str) -> str:
+    """The contribution id of a priority index member (either layout: old ones hold it plain)."""
+    tail = member.split("|", 1)[1]
+    if _INVERTED_ID.fullmatch(tail):
+        return bytes(255 - b for b in bytes.fromhex(tail[:-1])).decode()
+    return tail
 
 
 def _unavailable(fn: Callable[..., T]) -> Callable[..., T]:
@@ -213,6 +291,7 @@ class RedisStore(QueueStore):
         self._save = self._redis.register_script(_SAVE)
         self._claim = self._redis.register_script(_CLAIM)
         self._release = self._redis.register_script(_RELEASE)
+        self._claim_first = self._redis.register_script(_CLAIM_FIRST)
         self._query = self._redis.register_script(_QUERY)
 
     def _key(self, *parts: str) -> str:
@@ -265,7 +344,7 @@ class RedisStore(QueueStore):
         stored = item.model_copy(update={"revision": max(item.revision, expected + 1)})
         cid = stored.contribution_id
         created = self._created_ms(stored)
-        pmember = f"{_AGE_SPAN_MS - created:015d}|{cid}"
+        pmember = priority_member(created, cid)
         self._save(
             keys=[self._key("item", cid), self._key("applied", write.event_id), self._key("ids")],
             args=[
@@ -278,7 +357,13 @@ class RedisStore(QueueStore):
                 stored.priority,
                 created,
                 pmember,
-                json.dumps({"f": item_facets(stored), "c": item_categories(stored)}),
+                json.dumps(
+                    {
+                        "f": item_facets(stored),
+                        "c": item_categories(stored),
+                        "t": search_tokens(item_search_text(stored)),
+                    }
+                ),
                 stored.revision,
                 *write.also_applied,
             ],
@@ -308,7 +393,7 @@ class RedisStore(QueueStore):
             base += f":lang:{language}"
         if order == "priority":
             members = self._redis.zrevrange(base + ":prio", offset, offset + limit - 1)
-            ids = [m.decode().split("|", 1)[1] for m in members]
+            ids = [member_id(m.decode()) for m in members]
         else:
             ids = [
                 m.decode() for m in self._redis.zrange(base + ":age", offset, offset + limit - 1)
@@ -332,7 +417,8 @@ class RedisStore(QueueStore):
         spec = {
             "states": states,
             "facets": [[k, v] for k, v in query.facets().items()],
-            "lang": query.language,
+            "langs": list(query.wanted_languages) or None,
+            "words": query.words or None,
             "cat": query.category,
             "min": query.min_score,
             "max": query.max_score,
@@ -370,7 +456,7 @@ class RedisStore(QueueStore):
             members, total = pipe.execute()
             ids = [m.decode() for m in members]
             if query.order == "priority":
-                ids = [m.split("|", 1)[1] for m in ids]
+                ids = [member_id(m) for m in ids]
             return QueuePage(self._load(ids), total)
         pipe = self._redis.pipeline(transaction=False)
         for state in states:
@@ -387,7 +473,7 @@ class RedisStore(QueueStore):
         rows = [(m.decode(), score) for head in heads for m, score in head]
         if query.order == "priority":  # as one ZREVRANGE would: score, then member, descending
             rows.sort(key=lambda r: (r[1], r[0]), reverse=True)
-            ids = [member.split("|", 1)[1] for member, _ in rows]
+            ids = [member_id(member) for member, _ in rows]
         elif query.order == "oldest":
             ids = [m for m, _ in heapq.nsmallest(end + 1, rows, key=lambda r: (r[1], r[0]))]
         else:
@@ -434,6 +520,16 @@ class RedisStore(QueueStore):
             keys=[self._key("lease", contribution_id)], args=[holder, max(1, int(ttl_s * 1000))]
         )
         return got.decode() if isinstance(got, bytes) else str(got)
+
+    @_unavailable
+    def claim_first(self, contribution_ids: Sequence[str], holder: str, ttl_s: float) -> int | None:
+        if not contribution_ids:
+            return None
+        got = self._claim_first(
+            keys=[self._key("lease", cid) for cid in contribution_ids],
+            args=[holder, max(1, int(ttl_s * 1000))],
+        )
+        return int(got) - 1 if int(got) else None
 
     @_unavailable
     def release(self, contribution_id: str, holder: str) -> bool:
