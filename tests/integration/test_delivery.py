@@ -34,15 +34,18 @@ from pipeline.schemas import (
     UnavailableTranslation,
 )
 from pipeline.schemas.envelope import Envelope
+from pipeline.schemas.moderation import AppealDecided, AppealFiled
 from pipeline.store import open_store
 from pipeline.store.base import QueueStore
 from pipeline.workers import OPTIONAL_WORKERS, WORKER_NAMES, build_stage, default_workers
 from pipeline.workers.delivery import DeliveryStage
 from pipeline.workers.runner import Runner, StopFlag, run_until
+from pipeline.workers.triage import TriageStage
 
 SECRET = "s3cret-for-decidim-test"
 OTHER_SECRET = "another-secret"
 PLATFORM = "decidim-test"
+CID_1 = f"{PLATFORM}:c-1"
 
 
 @dataclass
@@ -255,6 +258,7 @@ def test_an_outcome_is_posted_as_signed_json(
         "reason_code": "spam",
         "decided_by": None,
         "occurred_at": body["occurred_at"],
+        "statement_of_reasons": None,
     }
     assert body["occurred_at"].startswith(event.occurred_at.isoformat()[:19])
     assert dead_letters(bus, dsettings) == []
@@ -656,7 +660,7 @@ def test_webhook_urls_in_reasons_hide_credentials_and_query(tmp_path: Path) -> N
     )
     webhook = load_webhooks(path).platforms["p"]
     assert webhook.display_url == "https://hooks.example.org:8443/in"
-    assert webhook.events == ("outcomes", "translations")
+    assert webhook.events == ("outcomes", "translations", "notices")  # all by default
     assert "s" not in repr(webhook.secret)
 
 
@@ -683,3 +687,71 @@ def test_retry_without_webhooks_file_is_a_usage_error(
     monkeypatch.setenv("HEMICYCLE_LOG_LEVEL", "ERROR")
     assert main(["deliveries", "retry"]) == 2
     assert "HEMICYCLE_WEBHOOKS_FILE is not set" in capsys.readouterr().err
+
+
+# -- the moderation of record ------------------------------------------------------------------
+
+
+def test_an_appeal_reversed_by_a_second_moderator_reaches_the_platform(
+    bus: EmbeddedBus, dsettings: Settings, store: QueueStore, hook: HookServer
+) -> None:
+    """Rejected by ana (the author is told why), appealed, reversed by ben: the platform gets
+    the approval and the answer to the appellant, signed, each once."""
+    from tests.unit.test_triage_record import at, decided, identified, scored
+
+    triage = TriageStage.from_settings(dsettings, store)
+    first = identified()
+    reject = decided("reject", "ana", 1, 0, reason_code="spam", statement="Advertising.")
+    outputs = triage.process([first, scored(first), reject])
+    appeal = AppealFiled(
+        contribution_id=CID_1,
+        contribution_version=1,
+        occurred_at=at(2),
+        platform=PLATFORM,
+        appellant="u-1",
+        statement="It is a proposal about the river.",
+    )
+    outputs += triage.process([appeal])
+    outputs += triage.process(
+        [
+            AppealDecided(
+                contribution_id=CID_1,
+                contribution_version=1,
+                occurred_at=at(3),
+                appeal_id=str(appeal.event_id),
+                result="reversed",
+                moderator="ben",
+                reply="On a second reading it is on topic.",
+            )
+        ]
+    )
+    publish(bus, dsettings, *outputs)
+    run_delivery(bus, dsettings, store)
+    bodies = [json.loads(r.body) for r in hook.delivered()]
+    for request in hook.delivered():
+        assert_signed(request)
+    kinds = [(b["type"], b.get("outcome"), b.get("kind")) for b in bodies]
+    assert sorted(kinds, key=str) == sorted(
+        [
+            ("moderation.outcome", "approved", None),  # the automatic approval
+            ("moderation.outcome", "rejected", None),
+            ("party.notice", "rejected", "restriction"),
+            ("moderation.outcome", "approved", None),  # the reversal
+            ("party.notice", "reversed", "appeal_decided"),
+        ],
+        key=str,
+    )
+    rejected = next(
+        b for b in bodies if b.get("outcome") == "rejected" and b["type"] != "party.notice"
+    )
+    statement = rejected["statement_of_reasons"]
+    assert (statement["restriction"], statement["category"]) == ("rejected", "spam")
+    assert "decided_by" not in statement  # no moderator names leave
+    answer = next(b for b in bodies if b.get("kind") == "appeal_decided")
+    assert (answer["recipient_role"], answer["recipient"], answer["message"]) == (
+        "author",
+        "u-1",
+        "On a second reading it is on topic.",
+    )
+    assert len({b["event_id"] for b in bodies}) == len(bodies) == 5
+    assert dead_letters(bus, dsettings) == []
