@@ -13,10 +13,12 @@ from fastapi.staticfiles import StaticFiles
 from moderator_ui import (
     routes_admin,
     routes_auth,
+    routes_claims,
     routes_moderation,
     routes_queue,
     routes_translate,
     routes_transparency,
+    saved_views,
 )
 from moderator_ui.live import Notifier
 from moderator_ui.security import LoginRequired
@@ -108,6 +110,8 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         routes_translate.router,
         routes_admin.router,
         routes_transparency.router,
+        routes_claims.router,
+        saved_views.router,
     ):
         app.include_router(router, include_in_schema=False)
     for router in platform_routers(ctx):

@@ -1,8 +1,9 @@
 """Live updates: one poller per process watches the queue; browsers follow it by SSE.
 
-The poller reads the counts per state once a second (one cheap store call, whatever the
-number of browsers) and wakes every open ``/events`` stream when they change. A browser then
-refreshes its counts and re-fetches its list, keeping its cursor and selection.
+The poller reads the counts per state and the claims stamp (:mod:`moderator_ui.claims`) once a
+second (two cheap store calls, whatever the number of browsers) and wakes every open
+``/events`` stream when either changes. A browser then refreshes its counts and re-fetches its
+list (who holds which item included), keeping its cursor and selection.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from starlette.concurrency import run_in_threadpool
 
+from moderator_ui.claims import claims_stamp
 from pipeline.logs import get_logger
 from pipeline.store.base import QueueStore, StoreUnavailable
 
@@ -26,6 +28,7 @@ class Notifier:
         self.store = store
         self.poll_s = poll_s
         self.counts: dict[str, int] = {}
+        self.stamp: str | None = None
         self.version = 0
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -43,11 +46,12 @@ class Notifier:
         while True:
             try:
                 counts = await run_in_threadpool(self.store.counts)
+                stamp = await run_in_threadpool(claims_stamp, self.store)
             except StoreUnavailable as exc:
                 log.warning("live updates: store unavailable", extra={"error": str(exc)})
-                counts = self.counts
-            if counts != self.counts:
-                self.counts = counts
+                counts, stamp = self.counts, self.stamp
+            if counts != self.counts or stamp != self.stamp:
+                self.counts, self.stamp = counts, stamp
                 self.version += 1
                 self._changed.set()
                 self._changed = asyncio.Event()

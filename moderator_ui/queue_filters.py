@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from moderator_ui.review import DECIDED
 from pipeline.schemas.events import TOXICITY_CATEGORIES
@@ -56,7 +58,10 @@ class QueueFilters(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     tab: TabName = "needs_review"
-    language: str | None = Field(None, max_length=10)
+    q: str | None = Field(None, max_length=200, description="Free-text search.")
+    language: str | None = Field(
+        None, max_length=100, description="One language code or several: pl,de (und: unknown)."
+    )
     space: str | None = Field(None, max_length=200)
     kind: str | None = Field(None, max_length=40)
     author: str | None = Field(None, max_length=200)
@@ -72,6 +77,26 @@ class QueueFilters(BaseModel):
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("tab", "language", "kind", "category", "age", "order", mode="before")
+    @classmethod
+    def _any_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("language")
+    @classmethod
+    def _codes(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        codes = [c.strip() for c in value.split(",") if c.strip()]
+        bad = [c for c in codes if not _CODE.fullmatch(c)]
+        if bad:
+            raise ValueError(f"not a language code: {', '.join(bad)} (e.g. pl, or pl,de)")
+        return ",".join(dict.fromkeys(codes)) or None
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(self.language.split(",")) if self.language else ()
 
     @field_validator("age", "tab", "order", mode="before")
     @classmethod
@@ -97,7 +122,8 @@ class QueueFilters(BaseModel):
         category = self.category or ("toxicity" if self.min or self.max else None)
         return QueueQuery(
             states=self.states,  # type: ignore[arg-type]
-            language=self.language,
+            languages=self.languages,
+            text=self.q,
             space=self.space,
             kind=self.kind.lower() if self.kind else None,
             author=self.author,
@@ -127,6 +153,42 @@ class QueueFilters(BaseModel):
         """Filters narrowing the tab, for the chips shown above the list."""
         names = ("language", "space", "kind", "author", "cluster", "category", "min", "max")
         out = {k: str(getattr(self, k)) for k in names if getattr(self, k) is not None}
+        if self.q:
+            out = {"search": self.q, **out}
         if self.age:
             out["age"] = AGES[self.age]
         return out
+
+
+_CODE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})?")
+
+
+def filter_problems(errors: list[Any]) -> str:
+    """Validation errors in words: which filter, and what is wrong with it."""
+    return "; ".join(
+        f"{e['loc'][0] if e['loc'] else 'filters'}: {e['msg'].removeprefix('Value error, ')}"
+        for e in errors
+    )
+
+
+def parse_filters(params: Mapping[str, str]) -> tuple[QueueFilters, str | None]:
+    """The filters of a URL; a bad value is dropped (the rest kept) and said in words.
+
+    The page number is only checked for range here; the queue clamps it to the last page.
+    """
+    values = dict(params)
+    try:
+        return QueueFilters.model_validate(values), None
+    except ValidationError as exc:
+        errors = [e for e in exc.errors() if e["loc"] != ("page",)]
+        bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+        if "page" in bad:  # out of range: the nearest page (clamped to the last by the queue)
+            page = str(values.get("page", "")).strip()
+            values["page"] = "10000" if page.isdigit() and int(page) > 1 else "1"
+            bad.discard("page")
+        problems = filter_problems(errors)
+        kept = {k: v for k, v in values.items() if k not in bad}
+        try:
+            return QueueFilters.model_validate(kept), problems or None
+        except ValidationError:
+            return QueueFilters(), problems or None

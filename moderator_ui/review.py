@@ -370,18 +370,19 @@ class Review:
     @staticmethod
     def _staleness(view: View, seen_version: int, seen_decisions: int) -> str | None:
         item = view.item
-        if view.applying:
-            last = item.decisions[-1]
-            return f"{last.by}'s decision ({last.decision}) is still being applied: try again"
         if item.version != seen_version:
             return f"the contribution was edited (now version {item.version}): review it again"
         if len(item.decisions) != seen_decisions:
+            # Someone decided first (being applied or applied): say who, what and when.
             last = item.decisions[-1]
             why = f" ({last.reason_code})" if last.reason_code else ""
             return (
                 f"{last.by} decided {last.decision}{why} at {last.at:%H:%M:%S} UTC while you "
                 "were reviewing: nothing was changed"
             )
+        if view.applying:
+            last = item.decisions[-1]
+            return f"{last.by}'s decision ({last.decision}) is still being applied: try again"
         return None
 
     def _publish(

@@ -6,11 +6,20 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from moderator_ui.campaigns import campaign_summary
-from moderator_ui.queue_filters import AGES, CATEGORIES, TABS, QueueFilters, tab_count
+from moderator_ui.queue_filters import (
+    AGES,
+    CATEGORIES,
+    PER_PAGE,
+    TABS,
+    QueueFilters,
+    parse_filters,
+    tab_count,
+)
 from moderator_ui.review import REVIEWABLE, Conflict, NotFound, Taken, View
+from moderator_ui.saved_views import saved_views
 from moderator_ui.security import Session, client_address, require
 from moderator_ui.web import Services, render, services, writer
 from pipeline.schemas.queue import QueueItem
@@ -22,11 +31,8 @@ ModeratorWrite = Annotated[Session, Depends(writer("moderator"))]
 
 
 def _filters(request: Request) -> QueueFilters:
-    try:
-        return QueueFilters.model_validate(dict(request.query_params))
-    except ValidationError as exc:
-        problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"bad filter: {problems}") from None
+    """The view's filters; a bad value is left out (the queue page says which, in words)."""
+    return parse_filters(request.query_params)[0]
 
 
 def translation_for(item: QueueItem, language: str) -> dict[str, str]:
@@ -52,6 +58,7 @@ def _rows(svc: Services, session: Session, filters: QueueFilters) -> tuple[list[
                 "cid": cid,
                 "translation": translation_for(item, session.user.language),
                 "holder": holder if holder != session.user.name else None,
+                "mine": holder == session.user.name,
                 "top": top,
             }
         )
@@ -61,13 +68,20 @@ def _rows(svc: Services, session: Session, filters: QueueFilters) -> tuple[list[
 @router.get("/queue", response_class=HTMLResponse)
 def queue_page(request: Request, session: Moderator) -> HTMLResponse:
     svc = services(request)
-    filters = _filters(request)
+    filters, problem = parse_filters(request.query_params)
     rows, total = _rows(svc, session, filters)
+    pages = max(1, -(-total // PER_PAGE))
+    if filters.page > pages:  # past the end: the last page
+        filters = filters.model_copy(update={"page": pages})
+        rows, total = _rows(svc, session, filters)
     counts = svc.store.counts()
     return render(
         request,
         "queue.html",
         session,
+        status_code=status.HTTP_400_BAD_REQUEST if problem else status.HTTP_200_OK,
+        problem=problem,
+        views=saved_views(svc.store, session.user.name),
         filters=filters,
         rows=rows,
         total=total,
@@ -77,7 +91,7 @@ def queue_page(request: Request, session: Moderator) -> HTMLResponse:
         categories=CATEGORIES,
         reasons=svc.settings.ui_reject_reasons,
         languages=svc.settings.target_languages,
-        pages=max(1, -(-total // 50)),
+        pages=pages,
     )
 
 
@@ -98,7 +112,7 @@ def item_page(request: Request, cid: str, session: Moderator, back: str = "/queu
     except NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {cid}") from None
     item = view.item
-    holder = svc.review.claim(cid, session.user.name, address=client_address(request))
+    holder = svc.claims.claim(cid, session.user.name, address=client_address(request))
     author = svc.store.query(
         QueueQuery(author=item.contribution.author, order="newest", limit=21)
     ).items
@@ -178,13 +192,13 @@ def _state(view: View) -> dict[str, object]:
 @router.post("/api/claim")
 def claim(body: ItemRef, request: Request, session: ModeratorWrite) -> JSONResponse:
     svc = services(request)
-    holder = svc.review.claim(body.cid, session.user.name, address=client_address(request))
+    holder = svc.claims.claim(body.cid, session.user.name, address=client_address(request))
     return JSONResponse({"holder": holder, "granted": holder == session.user.name})
 
 
 @router.post("/api/release")
 def release(body: ItemRef, request: Request, session: ModeratorWrite) -> JSONResponse:
-    released = services(request).review.release(
+    released = services(request).claims.release(
         body.cid, session.user.name, address=client_address(request)
     )
     return JSONResponse({"released": released})

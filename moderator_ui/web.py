@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 
 from moderator_ui.accounts import Accounts, Role
 from moderator_ui.audit import AuditLog
+from moderator_ui.claims import Claims
 from moderator_ui.moderation import SANCTION_LABELS, Moderation
 from moderator_ui.passage import highest_passage
 from moderator_ui.queue_filters import TAB_FACETS
@@ -76,6 +77,7 @@ class Services:
         self.audit = AuditLog(context.store)
         self.sessions = Sessions(context.store, self.accounts, context.settings)
         self.review = Review(context, self.audit)
+        self.claims = Claims(self.review, self.audit)
         self.moderation = Moderation(context, self.audit)
         self.workspace = Workspace(context, self.audit)
 

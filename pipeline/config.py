@@ -214,6 +214,12 @@ class Settings(BaseSettings):
     ui_lease_ttl_s: float = Field(
         300.0, gt=0, description="A claim on an item expires after this much inactivity."
     )
+    ui_idle_release_s: float = Field(
+        900.0,
+        gt=0,
+        description="A claim is released after this long without a key or click on it, even "
+        "while its tab stays open.",
+    )
     ui_session_ttl_s: int = Field(43_200, ge=60, description="Login session lifetime.")
     ui_secure_cookies: bool | None = Field(
         None, description="Secure cookies; default: when the request came over HTTPS."

@@ -49,17 +49,69 @@ async function api(path, body, options = {}) {
   return data;
 }
 
-// Dialogs: one open at a time; Esc closes.
+// Dialogs: one open at a time, modal: focus moves in and stays in (Tab cycles), Esc closes,
+// and focus goes back where it was.
 let openDialog = null;
+let returnFocus = null;
+const FOCUSABLE = "button, [href], input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])";
+const focusables = (root) => $$(FOCUSABLE, root).filter((el) => !el.disabled && el.getClientRects().length);
 function show(id) {
   closeDialog();
   openDialog = document.getElementById(id);
-  if (openDialog) openDialog.hidden = false;
+  if (openDialog) {
+    returnFocus = document.activeElement;
+    openDialog.hidden = false;
+    openDialog.setAttribute("aria-modal", "true");
+    if (!openDialog.hasAttribute("tabindex")) openDialog.tabIndex = -1;
+    openDialog.focus();
+  }
   return openDialog;
 }
 function closeDialog() {
-  if (openDialog) openDialog.hidden = true;
+  if (openDialog) {
+    openDialog.hidden = true;
+    if (returnFocus && returnFocus !== document.body && document.contains(returnFocus)) returnFocus.focus();
+    else if (document.activeElement) document.activeElement.blur();
+  }
   openDialog = null;
+  returnFocus = null;
+}
+document.addEventListener("keydown", (ev) => {
+  if (!openDialog || ev.key !== "Tab") return;
+  const inside = focusables(openDialog);
+  if (!inside.length) { ev.preventDefault(); openDialog.focus(); return; }
+  const first = inside[0], last = inside[inside.length - 1];
+  const at = document.activeElement;
+  if (ev.shiftKey && (at === first || !openDialog.contains(at) || at === openDialog)) { ev.preventDefault(); last.focus(); }
+  else if (!ev.shiftKey && (at === last || !openDialog.contains(at))) { ev.preventDefault(); first.focus(); }
+});
+document.addEventListener("focusin", (ev) => {
+  if (openDialog && !openDialog.contains(ev.target)) (focusables(openDialog)[0] || openDialog).focus();
+});
+
+// Claims are renewed while a page holds one, but only a key or a click counts as someone being
+// there: a forgotten tab loses its claim after HEMICYCLE_UI_IDLE_RELEASE_S.
+let interacted = false;
+["keydown", "pointerdown"].forEach((type) => document.addEventListener(type, () => { interacted = true; }, true));
+function keepClaim(currentCid, lost) {
+  let wait = 30000;
+  const tick = async () => {
+    const cid = currentCid();
+    if (cid) {
+      try {
+        const got = await api("/api/renew", { cid, active: interacted });
+        interacted = false;
+        wait = Math.max(1000, (got.renew_s || 30) * 1000);
+        if (!got.granted) lost(cid, got);
+      } catch (err) { /* the next renewal tries again */ }
+    }
+    setTimeout(tick, wait);
+  };
+  setTimeout(tick, wait);
+}
+function lostMessage(cid, got) {
+  if (got.idle_released) return `Your claim on ${cid} was released: no key or click for a while.`;
+  return got.holder ? `${cid} is now taken by ${got.holder}.` : `Your claim on ${cid} ran out.`;
 }
 document.addEventListener("click", (ev) => {
   if (ev.target.closest("[data-close]")) closeDialog();
@@ -258,12 +310,34 @@ function queuePage() {
   let cursor = 0;
   const selected = new Set();
   const rows = () => $$("#rows tr[data-cid]");
+  table.setAttribute("role", "grid");
+  table.setAttribute("aria-label", "Queue: j and k move, n claims the next item, Enter opens");
+  const mineRow = () => { const label = $("#rows .holder.mine"); return label ? label.closest("tr").dataset.cid : null; };
+  let mine = mineRow();
+  keepClaim(() => mine, (cid, got) => { toast(lostMessage(cid, got), true); mine = null; refresh(); });
+
+  // "Next item": the server claims the next item of this view nobody else has, atomically.
+  async function nextItem() {
+    try {
+      const got = await api("/api/next", { view: location.search.slice(1), previous: mine });
+      mine = got.cid;
+      await refresh();
+      const list = rows();
+      const index = list.findIndex((r) => r.dataset.cid === got.cid);
+      if (index < 0) { location.href = got.href + "?back=" + encodeURIComponent(location.pathname + location.search); return; }
+      cursor = index;
+      paint();
+      list[index].scrollIntoView({ block: "nearest" });
+      toast(`Yours: ${got.cid} (Enter opens it)`);
+    } catch (err) { toast(err.message, true); }
+  }
 
   function paint() {
     const list = rows();
     if (cursor >= list.length) cursor = Math.max(0, list.length - 1);
     list.forEach((row, i) => {
       row.classList.toggle("cursor", i === cursor);
+      row.setAttribute("aria-selected", i === cursor ? "true" : "false");
       row.classList.toggle("selected", selected.has(row.dataset.cid));
       const box = $(".select", row);
       if (box) box.checked = selected.has(row.dataset.cid);
@@ -356,7 +430,10 @@ function queuePage() {
 
   document.addEventListener("keydown", (ev) => {
     if (openDialog || typing(ev) || ev.ctrlKey || ev.metaKey || ev.altKey) {
-      if (ev.key === "Escape") closeDialog();
+      if (ev.key === "Escape") {
+        if (openDialog) closeDialog();
+        else if (typing(ev)) { ev.preventDefault(); ev.target.blur(); } // no focus trap in a field
+      }
       return;
     }
     const tabs = $$(".tabs a");
@@ -372,11 +449,12 @@ function queuePage() {
       a: () => act("approve"), r: () => act("reject"), e: () => act("escalate"),
       Enter: () => { const row = current(); if (row) location.href = row.dataset.href + "?back=" + encodeURIComponent(location.pathname + location.search); },
       "?": () => show("help"),
-      "/": () => { const f = $("#filters"); f.open = true; const first = $("select, input:not([type=hidden])", f); if (first) first.focus(); },
+      "/": () => { const search = $("#search"); if (search) { search.focus(); search.select(); } },
+      n: nextItem,
       Escape: () => { selected.clear(); paint(); },
     };
     keys.o = keys.Enter;
-    if (/^[1-6]$/.test(ev.key) && tabs[Number(ev.key) - 1]) { location.href = tabs[Number(ev.key) - 1].href; return; }
+    if (/^[1-9]$/.test(ev.key) && tabs[Number(ev.key) - 1]) { location.href = tabs[Number(ev.key) - 1].href; return; }
     const handler = keys[ev.key];
     if (handler) { ev.preventDefault(); handler(); }
   });
@@ -398,6 +476,25 @@ function queuePage() {
     window.addEventListener("pagehide", () => source.close());
   }
   window.addEventListener("hemicycle:undone", () => refresh());
+  const save = $("[data-save-view]");
+  if (save) save.addEventListener("click", async () => {
+    const name = $("#view-name").value.trim();
+    if (!name) { toast("Name the view first.", true); $("#view-name").focus(); return; }
+    try {
+      const got = await api("/api/views", { name, view: location.search.slice(1) });
+      const link = document.createElement("a");
+      link.href = got.href;
+      link.dataset.view = got.name;
+      link.textContent = got.name;
+      const views = $("#views");
+      $$(`a[data-view]`, views).filter((a) => a.dataset.view === got.name).forEach((a) => a.remove());
+      $$(".muted", views).forEach((m) => m.remove());
+      views.insertBefore(link, $("label", views));
+      views.insertBefore(document.createTextNode(" "), $("label", views));
+      $("#view-name").value = "";
+      toast(`Saved view “${got.name}”`);
+    } catch (err) { toast(err.message, true); }
+  });
   paint();
 }
 
@@ -410,8 +507,8 @@ function itemPage() {
   let left = false;
 
   if (!taken) {
-    // Keep the claim while the page is open; give it back on leaving.
-    setInterval(() => api("/api/claim", { cid }).catch(() => {}), 60000);
+    // Keep the claim while someone is there; give it back on leaving.
+    keepClaim(() => (left ? null : cid), (lostCid, got) => toast(lostMessage(lostCid, got), true));
     window.addEventListener("pagehide", () => {
       if (!left) api("/api/release", { cid }, { keepalive: true }).catch(() => {});
     });
@@ -467,6 +564,14 @@ function itemPage() {
     const keys = {
       a: () => act("approve"), r: () => act("reject"), e: () => act("escalate"), b: bulk,
       u: () => { location.href = item.dataset.back; }, Escape: () => { location.href = item.dataset.back; },
+      n: async () => {
+        const back = item.dataset.back;
+        try {
+          const got = await api("/api/next", { view: back.split("?")[1] || "", previous: taken ? null : cid });
+          left = true;
+          location.href = got.href + "?back=" + encodeURIComponent(back);
+        } catch (err) { toast(err.message, true); }
+      },
       "?": () => show("help"),
     };
     const handler = keys[ev.key];
