@@ -45,7 +45,7 @@ from pipeline.schemas import (
     TranslationCorrected,
 )
 from pipeline.schemas.codec import decode_event
-from pipeline.schemas.envelope import DERIVED_NAMESPACE, Envelope
+from pipeline.schemas.envelope import Envelope
 from pipeline.schemas.moderation import (
     AppealDecided,
     AppealFiled,
@@ -57,6 +57,7 @@ from pipeline.schemas.queue import Decision, QueueItem, Sanction
 from pipeline.store.base import QueueStore, SaveResult, Write
 from pipeline.workers import triage_record as rec
 from pipeline.workers.runner import Stage
+from pipeline.workers.triage_record import auto_outcome_id
 
 log = get_logger("triage")
 
@@ -83,11 +84,6 @@ class _Plan:
     parked: list[Any] = field(default_factory=list)
     released: list[str] = field(default_factory=list)  # park keys this write consumes
     sanctions: list[tuple[str, Sanction]] = field(default_factory=list)  # author records
-
-
-def auto_outcome_id(contribution_id: str, version: int, outcome: str) -> uuid.UUID:
-    """The id of the automatic outcome of one contribution version: the same on every replay."""
-    return uuid.uuid5(DERIVED_NAMESPACE, f"{contribution_id}/{version}/triage/auto:{outcome}")
 
 
 def _later(a: datetime, b: datetime) -> datetime:

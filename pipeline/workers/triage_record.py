@@ -55,6 +55,11 @@ _APPEAL_REVERSAL = {"author": "approve", "reporter": "reject"}
 MAX_FACTS = 5000
 
 
+def auto_outcome_id(contribution_id: str, version: int, outcome: str) -> uuid.UUID:
+    """The id of the automatic outcome of one contribution version: the same on every replay."""
+    return uuid.uuid5(DERIVED_NAMESPACE, f"{contribution_id}/{version}/triage/auto:{outcome}")
+
+
 def derived_id(cause: str | uuid.UUID, part: str) -> uuid.UUID:
     return uuid.uuid5(DERIVED_NAMESPACE, f"{cause}/triage/{part}")
 
@@ -80,17 +85,24 @@ def fold_report(item: QueueItem, event: ContributionReported) -> QueueItem:
     return item.model_copy(update={"reports": [*item.reports, report]})
 
 
-def appealed(item: QueueItem) -> tuple[str | None, str | None]:
-    """What an appeal filed now is against: (event id, who decided; None = automatic)."""
-    human = next((d for d in reversed(item.decisions) if d.version == item.version), None)
+def appealed(item: QueueItem, event: AppealFiled) -> tuple[str | None, str | None]:
+    """What an appeal is against: (event id, who decided; None = the policy).
+
+    The last human decision on the version the appeal names (the decisions topic orders
+    them with the appeal), else that version's automatic outcome — a restriction for an
+    author's appeal, the approval for a reporter's: both known from the event alone, so the
+    answer does not depend on whether a newer version was folded first.
+    """
+    version = event.contribution_version
+    human = next((d for d in reversed(item.decisions) if d.version == version), None)
     if human is not None:
         return human.event_id, human.by
-    auto = next((a for a in reversed(item.automatic) if a.version == item.version), None)
-    return (auto.event_id, None) if auto is not None else (None, None)
+    outcome = "hidden" if event.appellant_role == "author" else "approved"
+    return str(auto_outcome_id(item.contribution_id, version, outcome)), None
 
 
 def fold_appeal(item: QueueItem, event: AppealFiled) -> QueueItem:
-    against, by = appealed(item)
+    against, by = appealed(item, event)
     appeal = Appeal(
         event_id=str(event.event_id),
         appellant=event.appellant,

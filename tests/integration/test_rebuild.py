@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,13 @@ import pytest
 from pipeline.bus import open_bus
 from pipeline.config import Settings
 from pipeline.schemas import ModerationDecided, TranslationCorrected
+from pipeline.schemas.moderation import (
+    AppealDecided,
+    AppealFiled,
+    AuthorSanctioned,
+    ContributionReported,
+    IllegalNotice,
+)
 from pipeline.store import open_store
 from tests.integration.conftest import hemicycle, sample_rows
 
@@ -58,6 +66,50 @@ def publish(settings: Settings, events: list[Any]) -> None:
         )
     producer.close()
     bus.close()
+
+
+def moderation_of_record(cids: list[str], rows: list[dict[str, Any]]) -> list[Any]:
+    """Reports (three people; an illegal-content notice; one for a contribution not yet
+    known), a suspension and a pre-moderation."""
+
+    def report(n: int, reporter: str, reason: str = "spam", **extra: Any) -> Any:
+        return ContributionReported(
+            contribution_id=cids[n] if n < len(cids) else f"{rows[0]['platform']}:r-{n}",
+            contribution_version=1,
+            platform=rows[0]["platform"],
+            reporter=reporter,
+            reason=reason,  # type: ignore[arg-type]
+            **extra,
+        )
+
+    notice = IllegalNotice(legal_ground="hate speech law", explanation="Incites.", bona_fide=True)
+    return [
+        report(20, "p-1"),
+        report(20, "p-2", "offensive"),
+        report(20, "p-3"),
+        report(21, "p-1", "illegal", notice=notice),
+        report(99, "p-4"),  # waits for a contribution never ingested
+        AuthorSanctioned(
+            contribution_id=cids[22],
+            contribution_version=1,
+            platform=rows[22]["platform"],
+            author=rows[22]["author"],
+            action="suspend",
+            until=datetime.now(UTC) + timedelta(days=7),
+            moderator="ana",
+            reason_code="harassment",
+            statement="Insults.",
+        ),
+        AuthorSanctioned(
+            contribution_id=cids[23],
+            contribution_version=1,
+            platform=rows[23]["platform"],
+            author=rows[23]["author"],
+            action="premoderate",
+            moderator="ana",
+            statement="Spam.",
+        ),
+    ]
 
 
 def decided(cid: str, version: int, decision: str, by: str, seen: int, **extra: Any) -> Any:
@@ -106,6 +158,30 @@ def test_rebuild_gives_back_the_live_store_byte_for_byte(
                 translator="tina",
             )
             for n, cid in enumerate(cids[16:20])
+        ]
+        + moderation_of_record(cids, rows),
+    )
+    hemicycle(env, "run", "--until-idle")
+    appeal = AppealFiled(
+        contribution_id=cids[9],
+        contribution_version=1,
+        platform=rows[9]["platform"],
+        appellant=rows[9]["author"],
+        statement="My proposal is not spam.",
+    )
+    publish(settings, [appeal])
+    hemicycle(env, "run", "--until-idle")
+    publish(
+        settings,
+        [
+            AppealDecided(
+                contribution_id=cids[9],
+                contribution_version=1,
+                appeal_id=str(appeal.event_id),
+                result="reversed",
+                moderator="ana",
+                reply="It is on topic.",
+            )
         ],
     )
     hemicycle(env, "run", "--until-idle")
@@ -132,6 +208,12 @@ def test_rebuild_gives_back_the_live_store_byte_for_byte(
     assert {d["bulk_id"] for d in items["r-11"]["decisions"]} == {bulk}
     german = [t for t in items["r-16"]["translations"] if t["target_language"] == "de"]
     assert [t["origin"] for t in german] == ["human"]
+    assert (items["r-20"]["state"], len(items["r-20"]["reports"])) == ("auto_hidden", 3)
+    assert items["r-21"]["state"] == "escalated"  # an illegal-content notice
+    assert [s["restriction"] for s in items["r-22"]["statements"]] == ["suspend"]
+    assert items["r-9"]["appeals"][0]["result"] == "reversed"
+    restricted = [i for i in items.values() if i["state"] in {"rejected", "auto_hidden"}]
+    assert restricted and all(i["statements"] for i in restricted)  # each has its statement
 
     # Re-ingesting a file changes nothing: the same event ids, applied once.
     hemicycle(env, "ingest", str(tmp_path / "v1.jsonl"))
