@@ -27,6 +27,7 @@ EXTENSIONS = (
     "pipeline.cli_deliveries",
     "pipeline.dsa.cli",
     "pipeline.cli_report",
+    "pipeline.cli_erase",
 )
 
 

@@ -76,6 +76,7 @@ def cmd_deliveries(args: argparse.Namespace, settings: Settings) -> int:
 def _pending(bus: Any, store: Any, settings: Settings, platform: str | None) -> _Pending:
     from pipeline.delivery.deliverer import REPLAYED, SENT
     from pipeline.delivery.payloads import event_platform
+    from pipeline.privacy import SealError, sealer_for
     from pipeline.schemas import DeadLetter, EventDecodeError, decode_event
     from pipeline.workers.delivery import DeliveryStage
 
@@ -100,9 +101,11 @@ def _pending(bus: Any, store: Any, settings: Settings, platform: str | None) -> 
                 context=settings.validation_context,
                 max_bytes=settings.max_event_bytes,
             )
-        except EventDecodeError as exc:
+            event = sealer_for(settings, store).open(event)
+        except (EventDecodeError, SealError) as exc:
             if platform is None:
-                pending.unreplayable.append((str(letter.event_id), exc.reason))
+                reason = exc.reason if isinstance(exc, EventDecodeError) else str(exc)
+                pending.unreplayable.append((str(letter.event_id), reason))
             continue
         if platform is not None and event_platform(event) != platform:
             continue

@@ -57,6 +57,7 @@ EVENT_TOPICS: dict[str, str] = {
     "AuthorSanctioned": "decisions",
     "SanctionLifted": "decisions",
     "PartyNotified": "notices",
+    "ErasureRequested": "decisions",
 }
 
 
@@ -175,6 +176,11 @@ class Settings(BaseSettings):
     triage_wait_for_scores: bool = Field(
         True, description="Keep items pending until scored (false: review on identification)."
     )
+    personal_data_protection: bool = Field(
+        True,
+        description="Seal personal fields (texts, author ids) in every event with a per-"
+        "contribution key kept in the store, so that an erasure reaches the log.",
+    )
     reports_hide_after: int = Field(
         3,
         ge=0,
@@ -226,6 +232,13 @@ class Settings(BaseSettings):
     )
     ui_login_max_failures: int = Field(
         5, ge=1, description="Failed logins per user and address before a 5-minute lockout."
+    )
+    ui_blur_above: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="Text whose toxicity is above this is blurred, its words hidden, until the "
+        "moderator reveals it (each moderator may turn blurring off).",
     )
     ui_reject_reasons: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [

@@ -14,9 +14,12 @@ from tqdm import tqdm
 
 from pipeline.bus.base import Bus
 from pipeline.config import Settings
+from pipeline.privacy import Unsealed, sealer_for
 from pipeline.schemas import Contribution
 from pipeline.schemas.codec import describe_validation_error
 from pipeline.schemas.ids import submission_event
+from pipeline.store import open_store
+from pipeline.store.base import QueueStore
 
 FLUSH_EVERY = 1_000
 
@@ -73,7 +76,12 @@ def iter_raw_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 
 def ingest_file(
-    path: Path, bus: Bus, settings: Settings, *, progress: bool | None = None
+    path: Path,
+    bus: Bus,
+    settings: Settings,
+    *,
+    progress: bool | None = None,
+    store: QueueStore | None = None,
 ) -> IngestReport:
     """Validate every line; publish the valid ones as ``ContributionSubmitted`` (durably).
 
@@ -82,6 +90,9 @@ def ingest_file(
     Whatever was accepted is flushed even when reading stops with an error.
     """
     report = IngestReport()
+    owned = store is None and settings.personal_data_protection
+    keys = open_store(settings) if owned else store
+    sealer = sealer_for(settings, keys) if keys is not None else Unsealed()
     producer = bus.producer()
     topic = settings.topic("submitted")
     size = path.stat().st_size
@@ -99,10 +110,13 @@ def ingest_file(
                 except ValueError as exc:  # pydantic's ValidationError is a ValueError too
                     report.rejected.append((number, str(exc)))
                     continue
-                producer.publish(topic, event.contribution_id, event.to_json(), event.headers())
+                sealed = sealer.seal(event).to_json()
+                producer.publish(topic, event.contribution_id, sealed, event.headers())
                 report.accepted += 1
                 if report.accepted % FLUSH_EVERY == 0:
                     producer.flush()
     finally:
         producer.close()
+        if owned and keys is not None:
+            keys.close()
     return report

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from pipeline.bus.base import Bus
 from pipeline.config import Settings
+from pipeline.privacy import ERASED_TEXT, SealError, sealer_for
 from pipeline.schemas import EventDecodeError, decode_event
 from pipeline.schemas.moderation import AuthorSanctioned, SanctionLifted
 from pipeline.schemas.queue import Sanction
@@ -47,6 +48,7 @@ def _author_sanctions(bus: Bus, store: QueueStore, settings: Settings) -> None:
     contributions is triaged knowing them, whatever the order of the replay (live, triage
     knows a sanction before the contributions written after it)."""
     platforms: dict[str, tuple[str, Sanction]] = {}
+    sealer = sealer_for(settings, store)
     for record in bus.replay([settings.topic("decisions")]):
         try:
             event = decode_event(
@@ -55,7 +57,8 @@ def _author_sanctions(bus: Bus, store: QueueStore, settings: Settings) -> None:
                 context=settings.validation_context,
                 max_bytes=settings.max_event_bytes,
             )
-        except EventDecodeError:
+            event = sealer.open(event)
+        except (EventDecodeError, SealError):
             continue  # another decision event, or one dead-lettered when it arrived
         if isinstance(event, AuthorSanctioned):
             platforms[str(event.event_id)] = (event.platform, sanction_of(event))
@@ -66,6 +69,8 @@ def _author_sanctions(bus: Bus, store: QueueStore, settings: Settings) -> None:
             )
             platforms[event.sanction_id] = (platform, lifted)
     for platform, sanction in platforms.values():
+        if sanction.author == ERASED_TEXT:
+            continue  # an erased author: nothing to pre-moderate by
         key = author_key(platform, sanction.author)
         raw = store.cache_get(AUTHOR_SANCTIONS, key)
         store.cache_set(AUTHOR_SANCTIONS, key, merge_sanction(raw, sanction))
@@ -79,6 +84,7 @@ def rebuild_store(
     replay = bus.replay([settings.topic(name) for name in TriageStage.inputs])
     store.clear()
     triage = TriageStage.from_settings(settings, store)
+    sealer = sealer_for(settings, store)
     batch = []
     with tqdm(total=replay.total, unit="ev", disable=not progress, desc="rebuild") as bar:
         for record in replay:
@@ -90,7 +96,8 @@ def rebuild_store(
                     context=settings.validation_context,
                     max_bytes=settings.max_event_bytes,
                 )
-            except EventDecodeError:
+                event = sealer.open(event)
+            except (EventDecodeError, SealError):
                 report.skipped_invalid += 1  # dead-lettered when it first arrived
                 continue
             batch.append(event)

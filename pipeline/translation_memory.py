@@ -35,6 +35,11 @@ def _digest(parts: tuple[str, ...]) -> str:
     return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
+def memory_digest(source: str, target: str, segment: str) -> str:
+    """The memory's store key of one (source, target, segment)."""
+    return _digest((source, target, segment))
+
+
 def _get_many(store: QueueStore, namespace: str, wanted: Iterable[K]) -> dict[K, str]:
     by_digest = {_digest(key): key for key in wanted}
     found = store.cache_get_many(namespace, by_digest)

@@ -9,6 +9,7 @@ from pipeline.bus import open_bus
 from pipeline.bus.base import Bus, BusUnavailable, Producer
 from pipeline.config import Settings
 from pipeline.outage import KnownDown
+from pipeline.privacy import sealer_for
 from pipeline.schemas.envelope import Envelope
 from pipeline.store import open_store
 from pipeline.store.base import QueueStore
@@ -26,6 +27,7 @@ class AppContext:
         self._producer: Producer | None = None
         self._lock = threading.Lock()
         self.bus_down = KnownDown(settings.backend_down_s)
+        self.sealer = sealer_for(settings, self.store)
 
     def publish(self, events: Sequence[Envelope]) -> None:
         """Publish and flush: when this returns, the broker has acknowledged every event.
@@ -48,7 +50,7 @@ class AppContext:
         with self._lock:
             if self._producer is None:
                 self._producer = self.bus.producer()
-            for event in events:
+            for event in self.sealer.seal_many(events):
                 self._producer.publish(
                     self.settings.topic_of(event.type),
                     event.contribution_id or None,

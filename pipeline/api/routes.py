@@ -10,6 +10,7 @@ from pipeline.api import (
     coral_flags,
     decidim,
     decidim_reports,
+    erasures,
     health,
     ingest,
     reports,
@@ -23,6 +24,7 @@ def platform_routers(context: AppContext) -> list[APIRouter]:
 
     * ``/v1/contributions``: generic ingest and status (API keys, see :mod:`.apikeys`);
     * ``/v1/reports``, ``/v1/appeals``, ``/v1/sanctions``: moderation of record (API keys);
+    * ``/v1/erasures``: a participant's right to erasure (API keys);
     * ``/v1/decidim/...``: the Decidim adapter (API keys);
     * ``/v1/coral/moderate``: Coral's external moderation phase (signed by Coral);
     * ``/healthz``, ``/readyz``, ``/metrics``: probes and Prometheus (no auth).
@@ -32,6 +34,7 @@ def platform_routers(context: AppContext) -> list[APIRouter]:
         reports.router(context),
         appeals.router(context),
         sanctions.router(context),
+        erasures.router(context),
         decidim.router(context),
         decidim_reports.router(context),
         coral.router(context),

@@ -41,7 +41,7 @@ class OutcomePayload(_Body):
     event_id: str
     platform: str
     contribution: ContributionRef
-    outcome: Literal["approved", "rejected", "hidden", "needs_review", "escalated"]
+    outcome: Literal["approved", "rejected", "hidden", "needs_review", "escalated", "erased"]
     automatic: bool
     reasons: list[str]
     reason_code: str | None

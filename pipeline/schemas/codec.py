@@ -21,6 +21,7 @@ from pipeline.schemas.moderation import (
     AppealFiled,
     AuthorSanctioned,
     ContributionReported,
+    ErasureRequested,
     PartyNotified,
     SanctionLifted,
 )
@@ -39,7 +40,8 @@ AnyEvent = Annotated[
     | AppealDecided
     | AuthorSanctioned
     | SanctionLifted
-    | PartyNotified,
+    | PartyNotified
+    | ErasureRequested,
     Field(discriminator="type"),
 ]
 
@@ -60,6 +62,7 @@ EVENT_TYPES: dict[str, type] = {
         AuthorSanctioned,
         SanctionLifted,
         PartyNotified,
+        ErasureRequested,
     )
 }
 

@@ -15,11 +15,12 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
 
-from pipeline.schemas.contribution import Contribution
+from pipeline.schemas.contribution import Contribution, pass_sealed
 from pipeline.schemas.envelope import Envelope, Upcaster
 from pipeline.schemas.keys import contribution_key
 from pipeline.schemas.statements import StatementOfReasons
@@ -251,19 +252,25 @@ class TranslationCorrected(Envelope):
     source_language: str | None = Field(None, description="Language of the original field.")
     source_text: str | None = Field(None, description="The original field, for the memory.")
 
+    @field_validator("text", "previous_text", "source_text", mode="wrap")
+    @classmethod
+    def _sealed(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return pass_sealed(value, handler)
+
 
 class ModerationOutcome(Envelope):
     """What happens to a contribution on its platform, decided by policy or by a human.
 
     Minor version 1.1 added ``statement_of_reasons``: every restrictive outcome (hidden,
-    rejected) carries one (DSA Art. 17).
+    rejected) carries one (DSA Art. 17); and ``erased``: the contribution's personal data was
+    erased at its author's request (the platform should erase its copy too).
     """
 
     SCHEMA: ClassVar[tuple[int, int]] = (1, 1)
 
     type: Literal["ModerationOutcome"] = "ModerationOutcome"
     platform: str
-    outcome: Literal["approved", "rejected", "hidden", "needs_review", "escalated"]
+    outcome: Literal["approved", "rejected", "hidden", "needs_review", "escalated", "erased"]
     automatic: bool
     reasons: list[str] = Field(default_factory=list)
     reason_code: str | None = None

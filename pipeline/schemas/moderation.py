@@ -10,10 +10,17 @@ the platform is asked to tell a reporter or an author, delivered like an outcome
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    Field,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
+from pipeline.schemas.contribution import pass_sealed
 from pipeline.schemas.envelope import DERIVED_NAMESPACE, Envelope
 from pipeline.schemas.events import _Part
 from pipeline.schemas.statements import StatementOfReasons
@@ -64,6 +71,11 @@ class ContributionReported(Envelope):
     details: str | None = Field(None, max_length=5000)
     notice: IllegalNotice | None = None
 
+    @field_validator("details", mode="wrap")
+    @classmethod
+    def _sealed(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return pass_sealed(value, handler)
+
     @model_validator(mode="after")
     def _illegal_needs_notice(self) -> ContributionReported:
         if self.reason == "illegal" and self.notice is None:
@@ -80,6 +92,11 @@ class AppealFiled(Envelope):
     appellant_role: Literal["author", "reporter"] = "author"
     statement: str = Field(min_length=1, max_length=5000)
     appeal_ref: str | None = Field(None, max_length=200, description="The platform's appeal id.")
+
+    @field_validator("appellant", "statement", mode="wrap")
+    @classmethod
+    def _sealed(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return pass_sealed(value, handler)
 
 
 class AppealDecided(Envelope):
@@ -104,6 +121,11 @@ class AuthorSanctioned(Envelope):
     reason_code: str | None = Field(None, max_length=100)
     statement: str = Field(min_length=1, max_length=5000)
 
+    @field_validator("author", mode="wrap")
+    @classmethod
+    def _sealed(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        return pass_sealed(value, handler)
+
     @model_validator(mode="after")
     def _suspension_ends(self) -> AuthorSanctioned:
         if self.action == "suspend" and self.until is None:
@@ -120,6 +142,26 @@ class SanctionLifted(Envelope):
     sanction_id: str
     moderator: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=5000)
+
+
+class ErasureRequested(Envelope):
+    """The personal data of this contribution was erased (GDPR Art. 17): its author's request
+    (``scope`` ``author``: every contribution of theirs gets one) or one contribution's.
+
+    By the time this event is published the contribution's data key is a tombstone, so every
+    sealed field of its events opens as ``[erased]``; triage erases what the queue item holds
+    and tells the platform (outcome ``erased``). The moderation record stays.
+    """
+
+    type: Literal["ErasureRequested"] = "ErasureRequested"
+    platform: str = Field(min_length=1, max_length=100)
+    scope: Literal["author", "contribution"]
+    requested_by: str = Field(min_length=1, max_length=200, description="Who asked: api, cli:…")
+
+
+def erasure_event_id(contribution_id: str, scope: str) -> uuid.UUID:
+    """One erasure per contribution and scope: a repeated request is the same event."""
+    return uuid.uuid5(DERIVED_NAMESPACE, f"erasure/{contribution_id}/{scope}")
 
 
 NoticeKind = Literal[

@@ -151,6 +151,9 @@ class QueueItem(BaseModel):
     revision: int = Field(
         0, ge=0, description="Events applied to this contribution; guards concurrent writes."
     )
+    erased_at: AwareDatetime | None = Field(
+        None, description="When its personal data was erased (texts and author read [erased])."
+    )
     reports: list[Report] = Field(default_factory=list)
     appeals: list[Appeal] = Field(default_factory=list)
     sanctions: list[Sanction] = Field(

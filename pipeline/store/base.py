@@ -318,6 +318,27 @@ class QueueStore(ABC):
         self, namespace: str, key: str, value: str, ttl_s: float | None = None
     ) -> None: ...
 
+    def cache_add(self, namespace: str, key: str, value: str) -> str:
+        """Set ``key`` to ``value`` unless it exists (no expiry); return the value it holds.
+
+        Atomic in every backend: of two processes adding the same key at once, both get the
+        first one's value (a data key is created once).
+        """
+        existing = self.cache_get(namespace, key)
+        if existing is not None:
+            return existing
+        self.cache_set(namespace, key, value)
+        return value
+
+    @abstractmethod
+    def cache_clear(self, namespace: str) -> None:
+        """Remove every key of ``namespace``."""
+
+    def cache_delete(self, namespace: str, keys: Iterable[str]) -> None:
+        """Remove ``keys`` (missing ones are ignored)."""
+        for key in keys:
+            self.cache_set(namespace, key, "", ttl_s=0.001)
+
     def cache_get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, str]:
         """The cached values of ``keys`` that exist (missing and expired keys are absent).
 

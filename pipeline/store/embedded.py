@@ -406,6 +406,37 @@ class EmbeddedStore(QueueStore):
                 (namespace, key, value, expires),
             )
 
+    def cache_add(self, namespace: str, key: str, value: str) -> str:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "DELETE FROM cache WHERE namespace = ? AND key = ? AND expires_at <= ?",
+                    (namespace, key, time.time()),
+                )
+                self._db.execute(
+                    "INSERT OR IGNORE INTO cache (namespace, key, value, expires_at) "
+                    "VALUES (?, ?, ?, NULL)",
+                    (namespace, key, value),
+                )
+                row = self._db.execute(
+                    "SELECT value FROM cache WHERE namespace = ? AND key = ?", (namespace, key)
+                ).fetchone()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return str(row[0])
+
+    def cache_clear(self, namespace: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM cache WHERE namespace = ?", (namespace,))
+
+    def cache_delete(self, namespace: str, keys: Iterable[str]) -> None:
+        wanted = [(namespace, key) for key in keys]
+        with self._lock:
+            self._db.executemany("DELETE FROM cache WHERE namespace = ? AND key = ?", wanted)
+
     def cache_get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, str]:
         wanted = list(dict.fromkeys(keys))
         found: dict[str, str] = {}

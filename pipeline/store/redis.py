@@ -563,6 +563,30 @@ class RedisStore(QueueStore):
         self._redis.set(self._key("cache", namespace, key), value, px=px)
 
     @_unavailable
+    def cache_add(self, namespace: str, key: str, value: str) -> str:
+        name = self._key("cache", namespace, key)
+        self._redis.set(name, value, nx=True)
+        held = self._redis.get(name)
+        return held.decode() if held is not None else value
+
+    @_unavailable
+    def cache_clear(self, namespace: str) -> None:
+        batch: list[Any] = []
+        for name in self._redis.scan_iter(match=self._key("cache", namespace, "*"), count=1000):
+            batch.append(name)
+            if len(batch) >= _CHUNK:
+                self._redis.delete(*batch)
+                batch = []
+        if batch:
+            self._redis.delete(*batch)
+
+    @_unavailable
+    def cache_delete(self, namespace: str, keys: Iterable[str]) -> None:
+        names = [self._key("cache", namespace, k) for k in keys]
+        for start in range(0, len(names), _CHUNK):
+            self._redis.delete(*names[start : start + _CHUNK])
+
+    @_unavailable
     def cache_get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, str]:
         wanted = list(dict.fromkeys(keys))
         found: dict[str, str] = {}

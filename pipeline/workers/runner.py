@@ -47,8 +47,10 @@ from pipeline.bus.base import (
 )
 from pipeline.config import Settings
 from pipeline.logs import get_logger
+from pipeline.privacy import Sealer, SealError, Unsealed, sealer_for
 from pipeline.schemas import DeadLetter, EventDecodeError, Origin, decode_event
 from pipeline.schemas.envelope import Envelope
+from pipeline.store import open_store
 from pipeline.store.base import QueueStore, StoreError, StoreUnavailable
 from pipeline.workers.dead_letters import KEY_MAX_CHARS, REASON_MAX_CHARS, bounded, payload_head
 
@@ -138,6 +140,14 @@ class Runner:
             from pipeline.metrics import StageMetrics
 
             self.metrics = StageMetrics(stage.name, self.group)
+        self.sealer = self._sealer()
+
+    def _sealer(self) -> Sealer | Unsealed:
+        """Opens what the stage reads and seals what it writes (personal fields)."""
+        if not self.settings.personal_data_protection:
+            return Unsealed()
+        store = getattr(self.stage, "store", None)
+        return sealer_for(self.settings, store if store is not None else open_store(self.settings))
 
     def step(self, timeout_s: float) -> int:
         """Run one batch; the number of input records handled (0 when idle)."""
@@ -157,6 +167,7 @@ class Runner:
                 dead.append(self._dead_letter(record, exc.reason, "invalid_event", attempts=0))
             else:
                 valid.append((record, event))
+        valid = self._open(valid, dead)
         process_started = time.perf_counter()
         outputs, failed = self._process(valid)
         process_s = time.perf_counter() - process_started
@@ -358,11 +369,29 @@ class Runner:
             **ids,
         )
 
+    def _open(
+        self, valid: list[tuple[Record, Any]], dead: list[DeadLetter]
+    ) -> list[tuple[Record, Any]]:
+        """Open the sealed fields of the batch (one key lookup); what cannot be opened is
+        dead-lettered (an erased field opens as ``[erased]``)."""
+        try:
+            opened = self.sealer.open_many(e for _, e in valid)
+            return list(zip([r for r, _ in valid], opened, strict=True))
+        except SealError:
+            pass  # find which ones
+        one_by_one = []
+        for record, event in valid:
+            try:
+                one_by_one.append((record, self.sealer.open(event)))
+            except SealError as exc:
+                dead.append(self._dead_letter(record, str(exc), "invalid_event", attempts=0))
+        return one_by_one
+
     def _publish(self, event: Envelope) -> None:
         self.producer.publish(
             self.settings.topic_of(event.type),
             event.contribution_id or None,
-            event.to_json(),
+            self.sealer.seal(event).to_json(),
             event.headers(),
         )
 

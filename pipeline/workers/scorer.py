@@ -35,6 +35,7 @@ from pipeline.models.floods import FloodDetector
 from pipeline.models.spam import SpamDetector, combine
 from pipeline.models.toxicity_windows import WindowedScores
 from pipeline.policy import Policy, load_policy
+from pipeline.privacy.keyring import author_id
 from pipeline.schemas import (
     ContributionScored,
     ContributionTranslated,
@@ -193,7 +194,8 @@ class ScorerStage(Stage):
         observations = [
             Observation(
                 key=member_key(e.contribution_id, e.contribution_version),
-                author=e.contribution.author,
+                # A digest, not the id: the shared state holds no author id in the clear.
+                author=author_id(e.contribution.platform, e.contribution.author),
                 at_ms=int(e.contribution.created_at.timestamp() * 1000),
                 bands=self.floods.bands(e.contribution.text),
             )

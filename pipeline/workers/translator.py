@@ -52,6 +52,8 @@ from pipeline.store.base import QueueStore
 from pipeline.translation_memory import CacheKey, MemoryKey, TranslationMemory
 from pipeline.workers.runner import Stage
 
+SEALED_SHARE = 0.7  # of the record limit, for the plaintext of an event sealed afterwards
+
 log = get_logger("translator")
 
 
@@ -132,7 +134,13 @@ class TranslatorStage(Stage):
             settings.target_languages,
             budget=batch_budget(settings),
             backend_options={"beam_size": settings.translation_beam_size},
-            max_event_bytes=settings.max_event_bytes,
+            # Sealed texts (base64 of the ciphertext, see pipeline.privacy) take 4/3 of the
+            # plaintext and a key id: what is split here must still fit once sealed.
+            max_event_bytes=(
+                int(settings.max_event_bytes * SEALED_SHARE)
+                if settings.personal_data_protection
+                else settings.max_event_bytes
+            ),
             max_legs=settings.translation_max_legs,
         )
 
@@ -210,7 +218,56 @@ class TranslatorStage(Stage):
                 for name, parts in segmented.items():
                     fields.append(_Field(event, name, target, route, models, parts))
         self._translate(fields)
-        return self._events(identified, fields, unavailable)
+        recalled = self._recall_unrouted(identified, unavailable)
+        return self._events(identified, fields, unavailable, recalled)
+
+    def _recall_unrouted(
+        self,
+        identified: list[LanguageIdentified],
+        unavailable: dict[int, list[UnavailableTranslation]],
+    ) -> dict[int, list[Translation]]:
+        """Translations from the memory for targets no model reaches: a translator wrote them
+        for this exact text before. A target every non-empty field of which is recalled is no
+        longer unavailable."""
+        wanted: dict[int, list[tuple[str, str, str]]] = {}
+        for n, missing in unavailable.items():
+            texts = [
+                (name, text)
+                for name in ("title", "body")
+                if (text := getattr(identified[n].contribution, name))
+            ]
+            wanted[n] = [(u.target_language, name, text) for u in missing for name, text in texts]
+        keys = {
+            (identified[n].language.lang or "", target, text)
+            for n, triples in wanted.items()
+            for target, _, text in triples
+        }
+        memory = self.memory.recall_many(keys) if keys else {}
+        out: dict[int, list[Translation]] = {}
+        for n, triples in wanted.items():
+            source = identified[n].language.lang or ""
+            found = [
+                Translation(
+                    field=name,  # type: ignore[arg-type]
+                    target_language=target,
+                    text=memory[(source, target, text)],
+                    origin="memory",
+                    route=[source, target],
+                )
+                for target, name, text in triples
+                if (source, target, text) in memory
+            ]
+            if not found:
+                continue
+            out[n] = found
+            fields_of = {t: {name for tt, name, _ in triples if tt == t} for t, _, _ in triples}
+            covered = {
+                t
+                for t, names in fields_of.items()
+                if names == {f.field for f in found if f.target_language == t}
+            }
+            unavailable[n] = [u for u in unavailable[n] if u.target_language not in covered]
+        return out
 
     def _plan(self, source: str) -> _Plan:
         """Routes to every target, and the targets with none, from ``source``; remembered, as
@@ -313,9 +370,15 @@ class TranslatorStage(Stage):
         identified: list[LanguageIdentified],
         fields: list[_Field],
         unavailable: dict[int, list[UnavailableTranslation]],
+        recalled: dict[int, list[Translation]] | None = None,
     ) -> list[Envelope]:
         index = {id(event): n for n, event in enumerate(identified)}
         grouped: dict[int, dict[str, list[Translation]]] = {}
+        for n, translations in (recalled or {}).items():
+            for translation in translations:
+                grouped.setdefault(n, {}).setdefault(translation.target_language, []).append(
+                    translation
+                )
         for item in fields:
             text = item.override or reassemble(item.parts, [t or "" for t in item.texts])
             origin = "memory" if item.from_memory and all(item.from_memory) else "machine"

@@ -51,6 +51,7 @@ from pipeline.schemas.moderation import (
     AppealFiled,
     AuthorSanctioned,
     ContributionReported,
+    ErasureRequested,
     SanctionLifted,
 )
 from pipeline.schemas.queue import Decision, QueueItem, Sanction
@@ -111,6 +112,7 @@ class TriageStage(Stage):
         AppealDecided,
         AuthorSanctioned,
         SanctionLifted,
+        ErasureRequested,
     )
     # Events about the contribution as a whole: applied to whatever version is current.
     RECORD_EVENTS: ClassVar[tuple[type, ...]] = (
@@ -120,6 +122,7 @@ class TriageStage(Stage):
         AppealDecided,
         AuthorSanctioned,
         SanctionLifted,
+        ErasureRequested,
     )
 
     def __init__(
@@ -294,6 +297,8 @@ class TriageStage(Stage):
         else:
             changed = self._scored(item, event)
         stamp = event.occurred_at if item is None else _later(item.updated_at, event.occurred_at)
+        if changed.erased_at is not None:  # late results of an erased item are erased too
+            changed = rec.erase(changed)
         changed = self._settle(changed.model_copy(update={"updated_at": stamp}))
         return changed, self._caused(item, changed, event)
 
@@ -313,6 +318,7 @@ class TriageStage(Stage):
                         "reports",
                         "appeals",
                         "sanctions",
+                        "erased_at",
                     )
                 }
             return QueueItem(
@@ -345,6 +351,8 @@ class TriageStage(Stage):
             return rec.fold_appeal_decided(item, event)[0]
         if isinstance(event, AuthorSanctioned):
             return rec.fold_sanction(item, event)
+        if isinstance(event, ErasureRequested):
+            return rec.erase(item, event.occurred_at)
         return rec.fold_lift(item, event)[0]
 
     @staticmethod
@@ -565,6 +573,8 @@ class TriageStage(Stage):
             ]
         if isinstance(event, AuthorSanctioned):
             return [self._sanction_notice(after, event)]
+        if isinstance(event, ErasureRequested) and after.erased_at == event.occurred_at:
+            return [self._erased_outcome(after, event)]
         if isinstance(event, SanctionLifted):
             lifted = next((s for s in after.sanctions if s.event_id == event.sanction_id), None)
             if lifted is not None and lifted.lifted_at == event.occurred_at:
@@ -661,6 +671,20 @@ class TriageStage(Stage):
             occurred_at=event.occurred_at,
             trace_id=event.trace.trace_id,
         )
+
+    def _erased_outcome(self, item: QueueItem, event: ErasureRequested) -> Envelope:
+        erased: Envelope = event.derive(
+            ModerationOutcome,
+            producer=self.name,
+            part="outcome:erased",
+            contribution_version=item.version,
+            platform=item.contribution.platform,
+            outcome="erased",
+            automatic=False,
+            reasons=[f"personal data erased ({event.scope} request)"],
+            decided_by=event.requested_by,
+        )
+        return erased
 
     def _appeal_notice(self, item: QueueItem, event: AppealDecided) -> Envelope:
         appeal = next(a for a in item.appeals if a.event_id == event.appeal_id)

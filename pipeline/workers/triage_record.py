@@ -53,6 +53,7 @@ RESTRICTING = ("premoderate", "suspend", "ban")  # sanctions that hide the autho
 RESTRICTIVE_HUMAN = {"reject": "rejected"}
 _APPEAL_REVERSAL = {"author": "approve", "reporter": "reject"}
 MAX_FACTS = 5000
+ERASED_TEXT = "[erased]"  # pipeline.privacy.sealing.ERASED_TEXT (kept import-free here)
 
 
 def auto_outcome_id(contribution_id: str, version: int, outcome: str) -> uuid.UUID:
@@ -186,6 +187,40 @@ def fold_lift(item: QueueItem, event: SanctionLifted) -> tuple[QueueItem, Sancti
     )
     sanctions = [lifted if s.event_id == target.event_id else s for s in item.sanctions]
     return item.model_copy(update={"sanctions": sanctions}), lifted
+
+
+def erase(item: QueueItem, at: datetime | None = None) -> QueueItem:
+    """The item without its author's personal data: texts, author id, link, translations,
+    the author's appeals and report details read ``[erased]``. Idempotent; the moderation
+    record (ids, times, scores, reasons, decisions, statements) stays."""
+    c = item.contribution
+    contribution = c.model_copy(
+        update={
+            "title": ERASED_TEXT if c.title is not None else None,
+            "body": ERASED_TEXT,
+            "author": ERASED_TEXT,
+            "url": None,
+        }
+    )
+    appeals = [
+        a.model_copy(update={"appellant": ERASED_TEXT, "statement": ERASED_TEXT})
+        if a.appellant_role == "author"
+        else a
+        for a in item.appeals
+    ]
+    return item.model_copy(
+        update={
+            "contribution": contribution,
+            "translations": [t.model_copy(update={"text": ERASED_TEXT}) for t in item.translations],
+            "reports": [
+                r.model_copy(update={"details": ERASED_TEXT}) if r.details else r
+                for r in item.reports
+            ],
+            "appeals": appeals,
+            "sanctions": [s.model_copy(update={"author": ERASED_TEXT}) for s in item.sanctions],
+            "erased_at": item.erased_at or at,
+        }
+    )
 
 
 # -- the author's sanctions, shared across their contributions --------------------------------

@@ -69,6 +69,7 @@ def test_every_event_type_round_trips_through_json() -> None:
         "AuthorSanctioned",
         "SanctionLifted",
         "PartyNotified",
+        "ErasureRequested",
     }
     assert set(EVENT_TOPICS) == set(EVENT_TYPES)  # every event has a topic
 

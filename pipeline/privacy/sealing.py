@@ -1,0 +1,189 @@
+"""Sealing the personal fields of events with their contribution's data key (AES-256-GCM).
+
+What is sealed, in every event that carries it:
+
+* a contribution's ``title``, ``body`` and ``author`` (``ContributionSubmitted``,
+  ``LanguageIdentified``);
+* translations' ``text`` (``ContributionTranslated``) and a translator's ``text``,
+  ``previous_text`` and ``source_text`` (``TranslationCorrected``);
+* the author named by ``AuthorSanctioned.author``, an author's appeal (``AppealFiled``
+  ``appellant`` and ``statement``), a report's free-text ``details`` (it may quote the text),
+  and the author a ``PartyNotified`` is for.
+
+A sealed field is ``enc1.<key id>.<base64url(nonce ‖ ciphertext ‖ tag)>``; the key id is the
+associated data, so a token moved to another contribution does not open. The moderation record
+— ids, versions, times, scores, reasons, decisions, sanctions' kinds and dates, statements of
+reasons — stays readable. A field whose key was erased opens as ``[erased]``; a token that
+cannot be opened otherwise (an unknown key, a forged or damaged token) is a
+:class:`SealError`: the record is dead-lettered with that reason.
+
+Writers seal what they publish (the API, ``hemicycle ingest``, the moderator UI, every
+worker's outputs); readers open what they consume. Plaintext is accepted as input (a platform
+producing straight to the input topic): the language-identification worker seals it from the
+next topic on.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from pipeline.privacy.keyring import ERASED_KEY, Erased, Keyring, key_id
+from pipeline.schemas.contribution import SEALED_PREFIX
+from pipeline.schemas.events import (
+    ContributionSubmitted,
+    ContributionTranslated,
+    LanguageIdentified,
+    TranslationCorrected,
+)
+from pipeline.schemas.keys import split_key
+from pipeline.schemas.moderation import (
+    AppealFiled,
+    AuthorSanctioned,
+    ContributionReported,
+    PartyNotified,
+)
+
+ERASED_TEXT: Final = "[erased]"
+NONCE_BYTES = 12
+
+
+class SealError(ValueError):
+    """A sealed field that cannot be opened (not an erased one)."""
+
+
+def is_sealed(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(SEALED_PREFIX)
+
+
+Transform = Callable[[str | None], str | None]
+
+
+def _with_fields(event: Any, transform: Transform) -> Any:
+    """``event`` with ``transform`` applied to each of its personal fields."""
+    if isinstance(event, ContributionSubmitted | LanguageIdentified):
+        c = event.contribution
+        inner = c.model_copy(
+            update={
+                "title": transform(c.title),
+                "body": transform(c.body),
+                "author": transform(c.author),
+            }
+        )
+        return event.model_copy(update={"contribution": inner})
+    if isinstance(event, ContributionTranslated):
+        translations = [
+            t.model_copy(update={"text": transform(t.text)}) for t in event.translations
+        ]
+        return event.model_copy(update={"translations": translations})
+    if isinstance(event, TranslationCorrected):
+        names = ("text", "previous_text", "source_text")
+        return event.model_copy(update={n: transform(getattr(event, n)) for n in names})
+    if isinstance(event, AuthorSanctioned):
+        return event.model_copy(update={"author": transform(event.author)})
+    if isinstance(event, AppealFiled) and event.appellant_role == "author":
+        update = {"appellant": transform(event.appellant), "statement": transform(event.statement)}
+        return event.model_copy(update=update)
+    if isinstance(event, ContributionReported) and event.details is not None:
+        return event.model_copy(update={"details": transform(event.details)})
+    if isinstance(event, PartyNotified) and event.recipient_role == "author":
+        return event.model_copy(update={"recipient": transform(event.recipient)})
+    return event
+
+
+def _tokens(event: Any) -> list[str]:
+    found: list[str] = []
+
+    def collect(value: str | None) -> str | None:
+        if is_sealed(value):
+            found.append(value)  # type: ignore[arg-type]
+        return value
+
+    _with_fields(event, collect)
+    return found
+
+
+def _kid_of(token: str) -> str:
+    return token[len(SEALED_PREFIX) :].split(".", 1)[0]
+
+
+class Sealer:
+    def __init__(self, keyring: Keyring) -> None:
+        self.keyring = keyring
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def seal(self, event: Any) -> Any:
+        """``event`` with its personal fields sealed (already sealed ones are kept)."""
+        if _with_fields(event, lambda v: v) is event:
+            return event  # nothing personal in this type
+        key = self._key_for(event)
+        kid = key_id(event.contribution_id)
+        return _with_fields(event, lambda value: self._seal_text(value, kid, key))
+
+    def seal_many(self, events: Sequence[Any]) -> list[Any]:
+        self.keyring.keys(key_id(e.contribution_id) for e in events)  # one multi-get
+        return [self.seal(e) for e in events]
+
+    def _key_for(self, event: Any) -> bytes | Erased:
+        kid = key_id(event.contribution_id)
+        known = self.keyring.key(kid)
+        if known is not None:
+            return known
+        if isinstance(event, ContributionSubmitted | LanguageIdentified):
+            c = event.contribution
+            author = c.author if not is_sealed(c.author) else ""
+            return self.keyring.ensure(event.contribution_id, c.platform, author)
+        platform = split_key(event.contribution_id)[0]
+        return self.keyring.ensure(event.contribution_id, platform, "")
+
+    @staticmethod
+    def _seal_text(value: str | None, kid: str, key: bytes | Erased) -> str | None:
+        if value is None or is_sealed(value):
+            return value
+        if key is ERASED_KEY:
+            return ERASED_TEXT
+        assert isinstance(key, bytes)
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = AESGCM(key).encrypt(nonce, value.encode("utf-8"), kid.encode())
+        return f"{SEALED_PREFIX}{kid}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def open(self, event: Any) -> Any:
+        """``event`` with its sealed fields opened (``[erased]`` where the key was erased)."""
+        tokens = _tokens(event)
+        if not tokens:
+            return event
+        keys = self.keyring.keys(_kid_of(t) for t in tokens)
+        return _with_fields(event, lambda value: self._open_text(value, keys))
+
+    def open_many(self, events: Iterable[Any]) -> list[Any]:
+        listed = list(events)
+        kids = [_kid_of(t) for e in listed for t in _tokens(e)]
+        if kids:
+            self.keyring.keys(kids)  # one multi-get; open() then reads them from memory
+        return [self.open(e) for e in listed]
+
+    @staticmethod
+    def _open_text(value: str | None, keys: dict[str, bytes | Erased]) -> str | None:
+        if value is None or not is_sealed(value):
+            return value
+        kid, _, payload = value[len(SEALED_PREFIX) :].partition(".")
+        key = keys.get(kid)
+        if key is ERASED_KEY:
+            return ERASED_TEXT
+        if key is None:
+            raise SealError(f"sealed field: no data key {kid} (not created by this deployment)")
+        assert isinstance(key, bytes)
+        try:
+            raw = base64.urlsafe_b64decode(payload.encode())
+            plain = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], kid.encode())
+        except (InvalidTag, ValueError) as exc:
+            raise SealError(f"sealed field: cannot be opened with key {kid} ({exc!r})") from None
+        return plain.decode("utf-8")
