@@ -11,7 +11,8 @@ What is sealed, in every event that carries it:
   and the author a ``PartyNotified`` is for.
 
 A sealed field is ``enc1.<key id>.<base64url(nonce ‖ ciphertext ‖ tag)>``; the key id is the
-associated data, so a token moved to another contribution does not open. The moderation record
+associated data, so a token altered to name another key does not open (and one copied into
+another event opens only as what it was, with its own contribution's key). The moderation record
 — ids, versions, times, scores, reasons, decisions, sanctions' kinds and dates, statements of
 reasons — stays readable. A field whose key was erased opens as ``[erased]``; a token that
 cannot be opened otherwise (an unknown key, a forged or damaged token) is a
