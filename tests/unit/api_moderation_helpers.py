@@ -43,7 +43,7 @@ class Api:
 
     def events(self, topic: str, event_type: str | None = None) -> list[Any]:
         records = self.context.bus.read(self.settings.topic(topic))
-        events = [decode_event(r.value) for r in records]
+        events = [self.context.sealer.open(decode_event(r.value)) for r in records]  # a reader
         return [e for e in events if event_type is None or e.type == event_type]
 
     def store_item(self, n: int, *, platform: str = PLATFORM, **fields: Any) -> QueueItem:
