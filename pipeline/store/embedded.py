@@ -74,7 +74,12 @@ _ORDER_SQL = {
 
 
 def _text_rowid(contribution_id: str) -> int:
-    """A stable FTS row id per item, so a re-save replaces its row without a table scan."""
+    """An item's row id, the same in ``items`` and its full-text row ``item_text``.
+
+    Stable per contribution id, so a re-save replaces both rows in place; and a search is a
+    set of row ids the ``items`` indexes already hold (each index entry carries the row id):
+    the fair order is walked in an index and each entry checked, with no table lookups.
+    """
     digest = hashlib.blake2b(contribution_id.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") >> 1
 
@@ -98,18 +103,24 @@ class EmbeddedStore(QueueStore):
         self._index_unindexed()
 
     def _index_unindexed(self) -> None:
-        """Index items saved by a version without facet or text indexes (a store from before)."""
+        """Index items saved by a version without facet or text indexes (a store from before),
+        giving each the row id its text row has."""
         rows = self._db.execute(
             "SELECT doc FROM items WHERE contribution_id NOT IN "
-            "(SELECT contribution_id FROM item_facets) OR contribution_id NOT IN "
-            "(SELECT contribution_id FROM item_text)"
+            "(SELECT contribution_id FROM item_facets) OR rowid NOT IN "
+            "(SELECT rowid FROM item_text)"
         ).fetchall()
         if not rows:
             return
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             for (doc,) in rows:
-                self._write_indexes(QueueItem.model_validate_json(doc))
+                item = QueueItem.model_validate_json(doc)
+                cid = item.contribution_id
+                self._db.execute(
+                    "UPDATE items SET rowid = ? WHERE contribution_id = ?", (_text_rowid(cid), cid)
+                )
+                self._write_indexes(item)
             self._db.execute("COMMIT")
 
     def _write_indexes(self, item: QueueItem) -> None:
@@ -192,9 +203,10 @@ class EmbeddedStore(QueueStore):
         stored = item.model_copy(update={"revision": max(item.revision, expected + 1)})
         db.execute(
             "INSERT OR REPLACE INTO items "
-            "(contribution_id, state, priority, language, created_ms, revision, doc) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "(rowid, contribution_id, state, priority, language, created_ms, revision, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
+                _text_rowid(stored.contribution_id),
                 stored.contribution_id,
                 stored.state,
                 stored.priority,
@@ -262,9 +274,7 @@ class EmbeddedStore(QueueStore):
             clauses.append(f"({' OR '.join(either)})")
             params.extend(known)
         if query.words:
-            clauses.append(
-                "contribution_id IN (SELECT contribution_id FROM item_text WHERE item_text MATCH ?)"
-            )
+            clauses.append("rowid IN (SELECT rowid FROM item_text WHERE item_text MATCH ?)")
             params.append(" ".join(f'"{word}"' for word in query.words))
         for facet, value in query.facets().items():
             clauses.append(

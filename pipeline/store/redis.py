@@ -113,6 +113,48 @@ _QUERY = """
 local p, order, off, lim, tmp = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local spec = cjson.decode(ARGV[6])
 local scratch, parts = {}, {}
+if spec.walk then
+  -- Words only, in one state, each word in many items: intersecting would build sets as large
+  -- as the state; instead walk the state's order index, keep the items holding every word
+  -- until the page is full, and count the matches without storing them.
+  local base = p .. 'idx:' .. spec.states[1]
+  local words = {}
+  for i, word in ipairs(spec.words) do words[i] = p .. 'tok:' .. word end
+  local index, step = base .. ':age', 'ZRANGE'
+  if order == 'priority' then index, step = base .. ':prio', 'ZREVRANGE' end
+  if order == 'newest' then step = 'ZREVRANGE' end
+  local page, skipped, pos, chunk = {}, 0, 0, 500
+  while #page < lim do
+    local members = redis.call(step, index, pos, pos + chunk - 1)
+    if #members == 0 then break end
+    for _, m in ipairs(members) do
+      local cid = m
+      if order == 'priority' then
+        local tail = string.sub(m, string.find(m, '|', 1, true) + 1)
+        if string.match(tail, '^[0-9a-f]*g$') then
+          cid = string.gsub(string.sub(tail, 1, -2), '..', function(h)
+            return string.char(255 - tonumber(h, 16))
+          end)
+        else
+          cid = tail
+        end
+      end
+      local all = true
+      for _, key in ipairs(words) do
+        if not redis.call('ZSCORE', key, cid) then all = false break end
+      end
+      if all then
+        if skipped < off then skipped = skipped + 1 else page[#page + 1] = cid end
+        if #page >= lim then break end
+      end
+    end
+    pos = pos + chunk
+  end
+  local args = {1 + #words, base .. ':age'}
+  for _, key in ipairs(words) do args[#args + 1] = key end
+  table.insert(page, 1, redis.call('ZINTERCARD', unpack(args)))
+  return page
+end
 for i, s in ipairs(spec.states) do
   local base = p .. 'idx:' .. s
   local keys = {}
@@ -227,6 +269,8 @@ return 0
 _UNKNOWN_LANGUAGE = UNKNOWN_LANGUAGE
 _CHUNK = 1000  # keys per MGET or pipeline of SETs
 _AGE_SPAN_MS = 10**15
+# A search whose rarest word is in at least this many items walks the order index instead.
+WALK_ABOVE = 2_000
 _INVERTED_ID = re.compile(r"[0-9a-f]*g")
 
 
@@ -428,6 +472,7 @@ class RedisStore(QueueStore):
         if query.created_after or query.created_before:
             spec["after"] = ms(query.created_after) if query.created_after else "-inf"
             spec["before"] = ms(query.created_before) if query.created_before else "+inf"
+        spec["walk"] = self._walk_words(states, query) or None
         reply = self._query(
             args=[
                 self.prefix,
@@ -439,6 +484,27 @@ class RedisStore(QueueStore):
             ]
         )
         return QueuePage(self._load([m.decode() for m in reply[1:]]), int(reply[0]))
+
+    def _walk_words(self, states: list[str], query: QueueQuery) -> bool:
+        """Whether a search is answered by walking the order index (see ``_QUERY``).
+
+        Only words narrow one state, and even the rarest word is in many items: then a page is
+        found within the first few hundred items walked, while intersecting would build sets as
+        large as the state.
+        """
+        only_words = query.words and not (
+            query.facets()
+            or query.wanted_languages
+            or query.category
+            or query.created_after
+            or query.created_before
+        )
+        if not only_words or len(states) != 1:
+            return False
+        pipe = self._redis.pipeline(transaction=False)
+        for word in query.words:
+            pipe.zcard(self._key("tok", word))
+        return min(pipe.execute()) >= WALK_ABOVE
 
     def _query_states(self, states: list[str], query: QueueQuery) -> QueuePage:
         """Unfiltered: one state's index directly; several are merged from their heads."""

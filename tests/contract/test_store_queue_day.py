@@ -6,8 +6,11 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from pipeline.schemas.events import Translation
 from pipeline.schemas.queue import QueueItem
+from pipeline.store import redis as redis_store
 from pipeline.store.base import QueueQuery, QueueStore
 from tests.contract.test_store_contract import NOW, qids, scored
 
@@ -183,3 +186,25 @@ def test_search_follows_edits(store: QueueStore) -> None:
     )
     assert qids(store.query(QueueQuery(text="tramway"))) == ["c-4"]
     assert qids(store.query(QueueQuery(text="benches"))) == ["c-3"]
+
+
+def test_a_common_word_is_searched_in_the_fair_order(
+    store: QueueStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis walks its order index for words in many items: the same pages as intersecting."""
+    monkeypatch.setattr(redis_store, "WALK_ABOVE", 1)
+    seed_ties(store)
+    review = ("needs_review",)
+    trees = QueueQuery(states=review, text="Trees")
+    page = store.query(trees)
+    assert (qids(page), page.total) == (["c-5", "c-9", "c-8", "c-6", "c-7"], 5)
+    paged = store.query(trees.model_copy(update={"limit": 2, "offset": 1}))
+    assert (qids(paged), paged.total) == (["c-9", "c-8"], 5)
+    assert qids(store.query(trees.model_copy(update={"order": "oldest", "limit": 2}))) == [
+        "c-9",
+        "c-8",
+    ]
+    assert qids(store.query(trees.model_copy(update={"order": "newest", "limit": 1}))) == ["c-5"]
+    assert store.query(QueueQuery(states=review, text="trees nowhere")).total == 0
+    everywhere = store.query(QueueQuery(text="trees", order="oldest"))
+    assert qids(everywhere) == ["c-4", "c-9", "c-8", "c-6", "c-7", "c-5"]
