@@ -77,7 +77,7 @@ class CorrectionIn(BaseModel):
     cid: str = Field(min_length=1, max_length=500)
     field: Literal["title", "body"]
     lang: str = Field(min_length=2, max_length=10)
-    text: str = Field(min_length=1, max_length=200_000)
+    text: str = Field(max_length=200_000, description="Empty is refused in words.")
     idempotency_key: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_-]{8,100}$", description="Made by the page once per action."
     )

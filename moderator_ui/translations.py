@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 from moderator_ui.audit import AuditLog
 from moderator_ui.idempotency import action_ids
 from pipeline.api.context import AppContext
+from pipeline.privacy import ERASED_TEXT
 from pipeline.schemas import TranslationCorrected
 from pipeline.schemas.codec import decode_event
 from pipeline.schemas.envelope import Trace
@@ -64,10 +65,29 @@ class Workspace:
             if pending is not None and pending != t.text:
                 pair.text, pair.origin, pair.corrected_here = pending, "human", True
             out.append(pair)
+        if item.language_code != lang:
+            out += self._unwritten(item, lang, {p.field for p in out}, originals)
         return sorted(out, key=lambda p: p.field != "title")
 
+    def _unwritten(
+        self, item: QueueItem, lang: str, done: set[str], originals: dict[str, str | None]
+    ) -> list[Pair]:
+        """Fields with no translation into ``lang`` (no model for the pair): a translator
+        writes one from nothing (or has just written one, being applied)."""
+        out = []
+        for name, source in originals.items():
+            if not source or name in done:
+                continue
+            pending = self.store.cache_get(OVERLAY, _overlay_key(item.contribution_id, name, lang))
+            if pending is not None:
+                out.append(Pair(name, item.language_code, source, pending, "human", True))
+            else:
+                out.append(Pair(name, item.language_code, source, "", "none"))
+        return out
+
     def to_review(self, lang: str, *, offset: int = 0, limit: int = 50) -> list[QueueItem]:
-        """Newest contributions with a machine (or memory) translation into ``lang``."""
+        """Newest contributions with a machine (or memory) translation into ``lang``, or
+        with none at all (no model for the pair: a translator can write one)."""
         found: list[QueueItem] = []
         start, seen = 0, 0
         while len(found) < offset + limit and seen < SCAN_LIMIT:
@@ -93,13 +113,15 @@ class Workspace:
         """Publish a correction; the same ``idempotency_key`` again is the same event."""
         text = text.strip()
         if not text:
-            raise ValueError("the translation is empty")
+            raise ValueError("nothing saved: the translation is empty, write it first")
+        if item.language_code == lang:
+            raise ValueError(f"nothing saved: this contribution is written in {lang} already")
+        source = item.contribution.title if field == "title" else item.contribution.body
+        if not source:
+            raise ValueError(f"nothing saved: this contribution has no {field} to translate")
         current = next(
             (t for t in item.translations if (t.field, t.target_language) == (field, lang)), None
         )
-        if current is None:
-            raise ValueError(f"there is no {lang} translation of the {field} to correct")
-        source = item.contribution.title if field == "title" else item.contribution.body
         event = TranslationCorrected(
             contribution_id=item.contribution_id,
             contribution_version=item.version,
@@ -107,7 +129,7 @@ class Workspace:
             target_language=lang,
             text=text,
             translator=translator,
-            previous_text=current.text,
+            previous_text=current.text if current is not None else None,
             source_language=item.language_code,
             source_text=source,
             trace=Trace(producer="moderator_ui"),
@@ -134,8 +156,11 @@ class Workspace:
         for record in self.ctx.bus.read(self.ctx.settings.topic("corrections")):
             try:
                 event = decode_event(record.value, expected=(TranslationCorrected,))
-            except ValueError:  # a malformed record is the dead-letter path's business
+                event = self.ctx.sealer.open(event)
+            except ValueError:  # malformed (the dead-letter path's business), or unopenable
                 continue
+            if event.text == ERASED_TEXT:
+                continue  # erased: not in the memory's export either
             if lang and event.target_language != lang:
                 continue
             key = (event.contribution_id, event.field, event.target_language)
@@ -168,14 +193,16 @@ class Workspace:
 
 def _to_review(item: QueueItem, lang: str) -> bool:
     """Whether ``item`` has a machine (or memory) translation into ``lang`` of a non-empty
-    field (a correction being applied right now still counts: it shows as human)."""
-    if item.language_code == lang:
+    field, or a non-empty field with no translation into it at all (a correction being
+    applied right now still counts: it shows as human)."""
+    if item.language_code is None or item.language_code == lang:
         return False
     fields = {"title": item.contribution.title, "body": item.contribution.body}
+    translated = {t.field for t in item.translations if t.target_language == lang}
     return any(
         t.target_language == lang and t.origin != "human" and fields.get(t.field)
         for t in item.translations
-    )
+    ) or any(text and name not in translated for name, text in fields.items())
 
 
 def _seg(text: str) -> str:

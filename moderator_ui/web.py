@@ -21,6 +21,7 @@ from moderator_ui.review import Review, last_final
 from moderator_ui.security import Session, Sessions, check_csrf, require
 from moderator_ui.translations import Workspace
 from pipeline.api.context import AppContext
+from moderator_ui.usertext import usertext
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 REASON_LABELS = {
@@ -46,6 +47,7 @@ def _age(value: datetime) -> str:
 
 TEMPLATES.env.filters["age"] = _age
 LANGUAGE_NAMES = {
+TEMPLATES.env.filters["usertext"] = usertext
     "bg": "Български", "cs": "Čeština", "da": "Dansk", "de": "Deutsch", "el": "Ελληνικά",
     "en": "English", "es": "Español", "et": "Eesti", "fi": "Suomi", "fr": "Français",
     "ga": "Gaeilge", "hr": "Hrvatski", "hu": "Magyar", "it": "Italiano", "lt": "Lietuvių",

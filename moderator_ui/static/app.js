@@ -41,7 +41,9 @@ async function api(path, body, options = {}) {
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const detail = typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail);
+    const detail = typeof data.detail === "string" ? data.detail
+      : Array.isArray(data.detail) ? data.detail.map((e) => `${(e.loc || []).slice(-1)[0] || "request"}: ${e.msg}`).join("; ")
+      : JSON.stringify(data.detail);
     const error = new Error(detail || response.statusText);
     error.status = response.status;
     throw error;
@@ -599,16 +601,31 @@ function translatePages() {
 
   const editor = $("#translate");
   if (!editor) return;
+  // Unsaved text is never lost silently: leaving asks first.
+  const unsaved = new Set();
+  $$("textarea", editor).forEach((t) => t.addEventListener("input", () => unsaved.add(t.name)));
+  window.addEventListener("beforeunload", (ev) => {
+    if (!unsaved.size) return;
+    ev.preventDefault();
+    ev.returnValue = "";
+  });
   async function save(field) {
     const pair = $(`.pair[data-field="${field}"]`, editor);
     const text = $("textarea", pair).value;
     const status = $(".saved", pair);
+    const error = $(".save-error", pair);
+    status.textContent = "";
+    error.textContent = "";
+    if (!text.trim()) { error.textContent = "Nothing saved: the translation is empty. Write it first."; return; }
     try {
       await api("/api/translations", { cid: editor.dataset.cid, field, lang: editor.dataset.lang, text }, { idempotent: true });
+      unsaved.delete(field);
       $("[data-origin]", pair).textContent = "human";
       $("[data-origin]", pair).className = "tag origin-human";
       status.textContent = "Saved: now a human translation, reused for identical text.";
-    } catch (err) { status.textContent = ""; toast(err.message, true); }
+    } catch (err) {
+      error.textContent = err.status ? `Nothing saved: ${err.message}` : "Nothing saved: the server could not be reached. Try again.";
+    }
   }
   $$("[data-save]", editor).forEach((b) => b.addEventListener("click", () => save(b.dataset.save)));
   document.addEventListener("keydown", (ev) => {
