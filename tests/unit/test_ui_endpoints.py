@@ -82,6 +82,10 @@ ROUTES = [
         {"moderator"},
     ),
     ("POST", "/api/bulk", {"decision": "approve", "ids": ["decidim-test:c-2"]}, {"moderator"}),
+    ("POST", "/api/next", {"view": "order=oldest"}, {"moderator"}),
+    ("POST", "/api/renew", {"cid": CID, "active": True}, {"moderator"}),
+    ("POST", "/api/views", {"name": "mine", "view": "language=en"}, {"moderator"}),
+    ("POST", "/api/views/delete", {"name": "mine"}, {"moderator"}),
     ("GET", "/translate?lang=de", None, {"translator"}),
     ("GET", f"/translate/item/{CID}?lang=de", None, {"translator"}),
     ("GET", "/translate/export.tmx", None, {"translator"}),
@@ -95,6 +99,8 @@ ROUTES = [
     ("GET", "/audit.csv", None, set()),
     ("GET", "/admin/users", None, set()),
     ("GET", "/settings", None, {"moderator", "translator"}),
+    ("GET", "/operations", None, {"moderator"}),
+    ("GET", "/api/operations", None, {"moderator"}),
 ]
 
 
