@@ -121,7 +121,7 @@ class Coral:
 
     def submitted(self) -> list[ContributionSubmitted]:
         records = self.context.bus.read(self.context.settings.topic("submitted"))
-        return [decode_event(r.value) for r in records]
+        return [self.context.sealer.open(decode_event(r.value)) for r in records]  # a reader
 
 
 def open_coral(settings: Settings) -> Iterator[Coral]:

@@ -40,7 +40,7 @@ class Decidim:
 
     def submitted(self) -> list[ContributionSubmitted]:
         records = self.context.bus.read(self.settings.topic("submitted"))
-        return [decode_event(r.value) for r in records]
+        return [self.context.sealer.open(decode_event(r.value)) for r in records]  # a reader
 
     def run_pipeline(self) -> None:
         with Pipeline(self.settings, ["langid", "translator", "scorer", "triage"]) as pipeline:

@@ -148,7 +148,7 @@ def post(client: TestClient, token: str, path: str, **body: Any) -> Any:
 def events(client: TestClient, settings: Settings, kind: type) -> list[Any]:
     context = client.app.state.context  # type: ignore[attr-defined]
     records = context.bus.read(settings.topic("decisions"))
-    decoded = [decode_event(r.value) for r in records]
+    decoded = [context.sealer.open(decode_event(r.value)) for r in records]  # as a reader does
     return [e for e in decoded if isinstance(e, kind)]
 
 
