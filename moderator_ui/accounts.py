@@ -41,6 +41,11 @@ class User(BaseModel):
     role: Role
     password_hash: str
     language: str = Field("en", description="Language translations are shown in.")
+    languages: list[str] = Field(
+        default_factory=list,
+        description="Languages the moderator reads: their default queue view (none: all).",
+    )
+    blur: bool = Field(True, description="Blur text scored above HEMICYCLE_UI_BLUR_ABOVE.")
     created_at: AwareDatetime
     disabled: bool = False
     session_epoch: int = Field(
@@ -113,6 +118,23 @@ class Accounts:
             raise AccountError(f"unknown language code {language!r}")
         user = self._existing(name)
         user.language = language.lower()
+        self._put(user)
+        return user
+
+    def set_languages(self, name: str, languages: list[str]) -> User:
+        """The languages ``name`` reads (ISO codes; an empty list: no default language view)."""
+        codes = list(dict.fromkeys(code.strip().lower() for code in languages if code.strip()))
+        unknown = [code for code in codes if not known_language(code)]
+        if unknown:
+            raise AccountError(f"unknown language code(s): {', '.join(unknown)}")
+        user = self._existing(name)
+        user.languages = codes
+        self._put(user)
+        return user
+
+    def set_blur(self, name: str, blur: bool) -> User:
+        user = self._existing(name)
+        user.blur = blur
         self._put(user)
         return user
 

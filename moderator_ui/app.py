@@ -15,12 +15,14 @@ from moderator_ui import (
     routes_auth,
     routes_claims,
     routes_moderation,
+    routes_operations,
     routes_queue,
     routes_translate,
     routes_transparency,
     saved_views,
 )
 from moderator_ui.live import Notifier
+from moderator_ui.operations import Sampler
 from moderator_ui.security import LoginRequired
 from moderator_ui.web import Services, render
 from pipeline.api.context import AppContext
@@ -48,6 +50,7 @@ _UI_PREFIXES = (
     "/translate",
     "/audit",
     "/admin",
+    "/operations",
 )
 
 
@@ -60,11 +63,14 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
     """Build the app over ``context`` (a new one on the configured bus and store if None)."""
     ctx = context if context is not None else AppContext(settings)
     notifier = Notifier(ctx.store)
+    sampler = Sampler(ctx.store, ctx.bus, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         notifier.start()
+        sampler.start()
         yield
+        await sampler.stop()
         await notifier.stop()
         if context is None:
             ctx.close()
@@ -110,6 +116,7 @@ def create_app(settings: Settings, *, context: AppContext | None = None) -> Fast
         routes_translate.router,
         routes_admin.router,
         routes_transparency.router,
+        routes_operations.router,
         routes_claims.router,
         saved_views.router,
     ):

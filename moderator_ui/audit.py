@@ -34,6 +34,7 @@ ACTIONS = (
     "user_disabled",
     "user_enabled",
     "settings_changed",
+    "user_languages",
     "export",
 )
 CSV_COLUMNS = ("id", "at", "actor", "action", "target", "detail", "reason", "address")

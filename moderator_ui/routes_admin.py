@@ -145,6 +145,29 @@ def change_password(
     return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)
 
 
+@router.post("/admin/users/languages", response_model=None)
+def set_languages(
+    request: Request,
+    session: AdminWrite,
+    name: Annotated[str, Form(max_length=64)],
+    languages: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """The languages a moderator reads (comma-separated): their default queue view."""
+    svc = services(request)
+    try:
+        user = svc.accounts.set_languages(name, languages.split(","))
+    except AccountError as exc:
+        return _users_page(request, session, error=str(exc), status_code=422)
+    svc.audit.record(
+        session.user.name,
+        "user_languages",
+        target=user.name,
+        detail=", ".join(user.languages) or "every language",
+        address=client_address(request),
+    )
+    return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)
+
+
 @router.post("/admin/users/{action}", response_model=None)
 def disable_or_enable(
     request: Request,

@@ -128,7 +128,16 @@ def settings_page(
     session: Annotated[Session, Depends(require("moderator", "translator"))],
     saved: bool = False,
 ) -> HTMLResponse:
-    return render(request, "settings.html", session, languages=LANGUAGE_NAMES, saved=saved)
+    return render(
+        request, "settings.html", session, saved=saved, **_settings_choices(services(request))
+    )
+
+
+def _settings_choices(svc: Services) -> dict[str, object]:
+    return {
+        "languages": LANGUAGE_NAMES,
+        "blur_above": svc.settings.ui_blur_above,
+    }
 
 
 @router.post("/settings", response_model=None)
@@ -136,18 +145,27 @@ def save_settings(
     request: Request,
     session: Annotated[Session, Depends(writer("moderator", "translator"))],
     language: Annotated[str, Form(max_length=10)],
+    languages: Annotated[list[str] | None, Form(max_length=40)] = None,
+    blur: Annotated[str | None, Form(max_length=10)] = None,
 ) -> Response:
     svc: Services = services(request)
     try:
         svc.accounts.set_language(session.user.name, language)
+        svc.accounts.set_languages(session.user.name, languages or [])
+        svc.accounts.set_blur(session.user.name, blur is not None)
     except AccountError as exc:
         return render(
             request,
             "settings.html",
             session,
             status_code=422,
-            languages=LANGUAGE_NAMES,
             error=str(exc),
+            **_settings_choices(svc),
         )
-    svc.audit.record(session.user.name, "settings_changed", detail=f"language {language}")
+    svc.audit.record(
+        session.user.name,
+        "settings_changed",
+        detail=f"language {language}; reads {', '.join(languages or []) or 'all'}; "
+        f"blur {'on' if blur is not None else 'off'}",
+    )
     return RedirectResponse("/settings?saved=1", status_code=status.HTTP_303_SEE_OTHER)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from moderator_ui.campaigns import campaign_summary
+from moderator_ui.context import thread_context
 from moderator_ui.queue_filters import (
     AGES,
     CATEGORIES,
@@ -19,10 +20,11 @@ from moderator_ui.queue_filters import (
     tab_count,
 )
 from moderator_ui.review import REVIEWABLE, Conflict, NotFound, Taken, View
+from moderator_ui.routing import default_view, readers, shown
 from moderator_ui.saved_views import saved_views
 from moderator_ui.security import Session, client_address, require
 from moderator_ui.web import Services, render, services, writer
-from pipeline.schemas.queue import QueueItem
+from moderator_ui.wellbeing import veil
 from pipeline.store.base import QueueQuery
 
 router = APIRouter()
@@ -35,15 +37,9 @@ def _filters(request: Request) -> QueueFilters:
     return parse_filters(request.query_params)[0]
 
 
-def translation_for(item: QueueItem, language: str) -> dict[str, str]:
-    """The item's title/body in ``language`` (empty when written in it or not translated)."""
-    if item.language_code == language:
-        return {}
-    return {t.field: t.text for t in item.translations if t.target_language == language}
-
-
 def _rows(svc: Services, session: Session, filters: QueueFilters) -> tuple[list[dict], int]:
     views, total = svc.review.page(filters.query())
+    read = readers(svc.accounts)
     rows = []
     for view in views:
         item = view.item
@@ -51,23 +47,30 @@ def _rows(svc: Services, session: Session, filters: QueueFilters) -> tuple[list[
         holder = svc.store.lease_holder(cid)
         toxicity = [s for s in item.scores if s.category != "spam"]
         top = max(toxicity, key=lambda s: s.value, default=None)
+        seen = shown(item, session.user, read)
         rows.append(
             {
                 "view": view,
                 "item": item,
                 "cid": cid,
-                "translation": translation_for(item, session.user.language),
+                "translation": seen.translation,
+                "translation_language": seen.language,
+                "unread": seen.unread,
                 "holder": holder if holder != session.user.name else None,
                 "mine": holder == session.user.name,
                 "top": top,
+                "veil": veil(item, session.user, svc.settings.ui_blur_above),
             }
         )
     return rows, total
 
 
-@router.get("/queue", response_class=HTMLResponse)
-def queue_page(request: Request, session: Moderator) -> HTMLResponse:
+@router.get("/queue", response_class=HTMLResponse, response_model=None)
+def queue_page(request: Request, session: Moderator) -> HTMLResponse | RedirectResponse:
     svc = services(request)
+    start = default_view(session.user)
+    if start and not request.url.query:  # a plain /queue: the moderator's languages
+        return RedirectResponse(start, status_code=status.HTTP_303_SEE_OTHER)
     filters, problem = parse_filters(request.query_params)
     rows, total = _rows(svc, session, filters)
     pages = max(1, -(-total // PER_PAGE))
@@ -113,6 +116,7 @@ def item_page(request: Request, cid: str, session: Moderator, back: str = "/queu
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {cid}") from None
     item = view.item
     holder = svc.claims.claim(cid, session.user.name, address=client_address(request))
+    seen = shown(item, session.user, readers(svc.accounts))
     author = svc.store.query(
         QueueQuery(author=item.contribution.author, order="newest", limit=21)
     ).items
@@ -129,10 +133,14 @@ def item_page(request: Request, cid: str, session: Moderator, back: str = "/queu
         item=item,
         holder=holder,
         taken=holder != session.user.name,
-        translation=translation_for(item, session.user.language),
+        translation=seen.translation,
+        translation_language=seen.language or session.user.language,
+        unread=seen.unread,
         history=[svc.review.view(i) for i in author if i.contribution_id != cid][:20],
         duplicates=[svc.review.view(i) for i in cluster if i.contribution_id != cid][:20],
         campaign=campaign_summary(svc.store, item),
+        context=thread_context(svc.store, item),
+        veil=veil(item, session.user, svc.settings.ui_blur_above),
         panel=svc.moderation.panel(item, session.user.name),
         reasons=svc.settings.ui_reject_reasons,
         reviewable=view.state in REVIEWABLE,

@@ -14,14 +14,15 @@ from fastapi.templating import Jinja2Templates
 from moderator_ui.accounts import Accounts, Role
 from moderator_ui.audit import AuditLog
 from moderator_ui.claims import Claims
+from moderator_ui.context import ORIGIN_WORDS, translation_origins
 from moderator_ui.moderation import SANCTION_LABELS, Moderation
 from moderator_ui.passage import highest_passage
 from moderator_ui.queue_filters import TAB_FACETS
 from moderator_ui.review import Review, last_final
 from moderator_ui.security import Session, Sessions, check_csrf, require
 from moderator_ui.translations import Workspace
-from pipeline.api.context import AppContext
 from moderator_ui.usertext import usertext
+from pipeline.api.context import AppContext
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 REASON_LABELS = {
@@ -46,8 +47,8 @@ def _age(value: datetime) -> str:
 
 
 TEMPLATES.env.filters["age"] = _age
-LANGUAGE_NAMES = {
 TEMPLATES.env.filters["usertext"] = usertext
+LANGUAGE_NAMES = {
     "bg": "Български", "cs": "Čeština", "da": "Dansk", "de": "Deutsch", "el": "Ελληνικά",
     "en": "English", "es": "Español", "et": "Eesti", "fi": "Suomi", "fr": "Français",
     "ga": "Gaeilge", "hr": "Hrvatski", "hu": "Magyar", "it": "Italiano", "lt": "Lietuvių",
@@ -66,6 +67,8 @@ TEMPLATES.env.globals["highest_passage"] = highest_passage
 TEMPLATES.env.globals["last_final"] = last_final
 TEMPLATES.env.globals["tab_facets"] = TAB_FACETS
 TEMPLATES.env.globals["sanction_labels"] = SANCTION_LABELS
+TEMPLATES.env.globals["translation_origins"] = translation_origins
+TEMPLATES.env.globals["origin_words"] = ORIGIN_WORDS
 
 
 class Services:
