@@ -6,6 +6,13 @@
   const COLORS = ["#1f5fbf", "#b42318", "#067647", "#8a5a00", "#6941c6", "#0e7090", "#c11574", "#667085", "#3f621a", "#b54708"];
   const charts = {};
 
+  // An age in words a person reads at a glance: minutes, hours, then days.
+  function age(s) {
+    if (s >= 2 * 86400) return `${Math.floor(s / 86400)} days`;
+    if (s >= 2 * 3600) return `${Math.floor(s / 3600)} h`;
+    return `${Math.floor(s / 60)} min`;
+  }
+
   function width(box) { return Math.max(280, box.clientWidth - 8); }
 
   function draw(name, opts, data, empty, nothing = null) {
@@ -35,10 +42,10 @@
     const states = Object.keys(d.states);
     draw("states", { series: series(states), scales: { y: { range: (u, lo, hi) => [0, Math.max(1, hi)] } } },
       [d.t, ...states.map((s) => d.states[s])], "No items yet.");
-    draw("oldest", { series: series(["oldest in review"]) },
-      [d.t, d.oldest_s.map((s) => Math.round(s / 60))], "Nothing waits for review.");
+    draw("oldest", { series: series(["oldest in review (hours)"]) },
+      [d.t, d.oldest_s.map((s) => Math.round(s / 360) / 10)], "Nothing waits for review.");
     const people = Object.keys(d.decisions.by);
-    draw("decisions", { series: bars(people), scales: { y: { range: (u, lo, hi) => [0, Math.max(1, hi)] } } },
+    draw("decisions", { series: series(people), scales: { y: { range: (u, lo, hi) => [0, Math.max(1, hi)] } } },
       [d.decisions.t, ...people.map((p) => d.decisions.by[p])], "No decisions in the last 24 hours.");
     const stages = Object.keys(d.throughput);
     draw("throughput", { series: series(stages) }, [d.t, ...stages.map((s) => d.throughput[s])],
@@ -54,7 +61,7 @@
 
     const set = (key, text) => { const el = document.querySelector(`[data-figure="${key}"]`); if (el) el.textContent = text; };
     set("review", String(d.counts_now.needs_review || 0));
-    set("oldest", `${Math.floor(d.oldest_now_s / 60)} min`);
+    set("oldest", age(d.oldest_now_s));
     set("dead", String(Math.round(d.dead_total)));
     set("samples", String(d.t.length));
     const total = document.querySelector("[data-unread-total]");
