@@ -21,6 +21,7 @@ from moderator_ui.accounts import Accounts
 from moderator_ui.server import BackgroundServer
 from pipeline.bus import open_bus
 from pipeline.config import Settings
+from pipeline.privacy import sealer_for
 from pipeline.schemas import Contribution, LanguageResult, ModerationDecided
 from pipeline.schemas.codec import decode_event
 from pipeline.schemas.moderation import (
@@ -51,7 +52,12 @@ class ModerationEnv:
             records = bus.read(self.settings.topic("decisions"))
         finally:
             bus.close()
-        decoded = [decode_event(r.value) for r in records]
+        store = open_store(self.settings)
+        try:  # read as a reader does: sealed personal fields opened
+            sealer = sealer_for(self.settings, store)
+            decoded = [sealer.open(decode_event(r.value)) for r in records]
+        finally:
+            store.close()
         return [e for e in decoded if isinstance(e, kind)]
 
 

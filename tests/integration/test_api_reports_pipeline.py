@@ -23,6 +23,7 @@ from pipeline.schemas.events import ModerationDecided
 from pipeline.schemas.ids import submission_event
 from pipeline.schemas.keys import contribution_key
 from pipeline.service import Pipeline
+from pipeline.store.base import QueueQuery
 from tests.unit.api_moderation_helpers import PLATFORM, Api, open_api
 
 SECRET = "hemicycle_" + "ef56" * 9
@@ -80,6 +81,8 @@ def test_decidim_reports_wait_for_their_proposal_and_count_each_reporter_once(ap
     assert item is not None
     assert sorted(r.reason for r in item.reports) == ["does_not_belong", "offensive", "spam"]
     assert item.reporters() == 2  # user 5 reported twice
+    reported = api.context.store.query(QueueQuery(reported="open")).items
+    assert [i.contribution_id for i in reported] == [key]  # the Reported tab's query
 
 
 def test_a_coral_flag_lands_on_the_comment_the_moderation_phase_submitted(api: Api) -> None:
@@ -128,6 +131,8 @@ def test_a_coral_flag_lands_on_the_comment_the_moderation_phase_submitted(api: A
         "spam",
         "COMMENT_REPORTED_SPAM",
     )
+    reported = api.context.store.query(QueueQuery(reported="open")).items
+    assert contribution.key in [i.contribution_id for i in reported]  # in the Reported tab
 
 
 def test_a_sanction_and_an_appeal_through_the_api_reach_the_item(api: Api) -> None:
