@@ -17,9 +17,9 @@ language index, the unread count from the moderators' languages (:mod:`moderator
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -131,7 +131,11 @@ def sample_if_due(
 
 
 class Sampler:
-    """Samples the figures every :data:`SAMPLE_S` seconds while the web app runs."""
+    """Samples the figures every :data:`SAMPLE_S` seconds while the web app runs.
+
+    A thread of its own, joined by :meth:`stop`: the app closes the store only after the
+    sample in progress is written (closing an SQLite connection under a write crashes).
+    """
 
     def __init__(
         self,
@@ -145,24 +149,32 @@ class Sampler:
         self.bus = bus
         self.settings = settings
         self.every_s = every_s
-        self._task: asyncio.Task[None] | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        if self._thread is None:
+            self._stopped.clear()
+            self._thread = threading.Thread(
+                target=self._run, name="operations-sampler", daemon=True
+            )
+            self._thread.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stopped.set()
+            await run_in_threadpool(thread.join, 60)
 
-    async def _run(self) -> None:
-        while True:
+    def _run(self) -> None:
+        while not self._stopped.is_set():
             try:
-                await run_in_threadpool(sample_if_due, self.store, None, self.bus, self.settings)
+                sample_if_due(self.store, None, self.bus, self.settings)
             except StoreUnavailable as exc:
                 log.warning("operations sampler: store unavailable", extra={"error": str(exc)})
-            await asyncio.sleep(self.every_s)
+            except Exception:  # one bad sample must not end the series
+                log.exception("operations sampler: a sample failed")
+            self._stopped.wait(self.every_s)
 
 
 def decisions_per_hour(audit: AuditLog, now: datetime) -> dict[str, Any]:

@@ -201,7 +201,7 @@ def test_sigkill_mid_run_loses_nothing_and_duplicates_nothing(
         for name in ("langid", "scorer", "triage")
     ]
     try:
-        wait_until(lambda: sum(store.counts().values()) >= 300, 120, "the first items")
+        wait_until(lambda: sum(store.counts().values()) >= 300, 300, "the first items")
         for worker in workers:
             worker.send_signal(signal.SIGKILL)
             worker.wait(30)
