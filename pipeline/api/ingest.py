@@ -51,6 +51,7 @@ from pipeline.api.models import (
     one_or_many,
     parse_json,
     read_body,
+    refuse_batch,
     surrogate_path,
 )
 from pipeline.config import Settings
@@ -198,24 +199,9 @@ def build_events(
     """
     results = [_item_event(i, data, platform, settings, producer) for i, data in items]
     refused = [r for r in results if isinstance(r, ItemError)]
-    forbidden = [r for r in refused if r.fields and r.fields[0].type == "forbidden"]
-    if forbidden:
-        raise ApiError(
-            403,
-            "forbidden_platform",
-            f"this API key submits for platform {platform!r} only; "
-            f"{len(forbidden)} item(s) name another platform",
-            errors=capped(forbidden),
-        )
-    if refused:
-        first = refused[0]
-        more = f" (and {len(refused) - 1} more invalid item(s))" if len(refused) > 1 else ""
-        raise ApiError(
-            422,
-            "invalid_contribution",
-            f"item {first.index}: {first.message}{more}; nothing was accepted",
-            errors=capped(refused),
-        )
+    refuse_batch(
+        refused, platform=platform, acts="submits", what="item", error="invalid_contribution"
+    )
     events = [r for r in results if isinstance(r, ContributionSubmitted)]
     seen: dict[tuple[str, int], int] = {}
     duplicates: list[ItemError] = []

@@ -69,6 +69,32 @@ def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+def refuse_batch(
+    refused: list[ItemError], *, platform: str, acts: str, what: str, error: str
+) -> None:
+    """Refuse a batch with invalid items, accepting nothing: 403 when an item names another
+    platform than the key's (``this API key {acts} for platform …``), else 422 naming the first
+    invalid item (``error`` is the 422's code)."""
+    forbidden = [r for r in refused if r.fields and r.fields[0].type == "forbidden"]
+    if forbidden:
+        raise ApiError(
+            403,
+            "forbidden_platform",
+            f"this API key {acts} for platform {platform!r} only; "
+            f"{len(forbidden)} {what}(s) name another platform",
+            errors=capped(forbidden),
+        )
+    if refused:
+        first = refused[0]
+        more = f" (and {len(refused) - 1} more invalid {what}(s))" if len(refused) > 1 else ""
+        raise ApiError(
+            422,
+            error,
+            f"item {first.index}: {first.message}{more}; nothing was accepted",
+            errors=capped(refused),
+        )
+
+
 def capped(errors: list[ItemError], what: str = "invalid item") -> list[ItemError]:
     """At most :data:`MAX_LISTED_ERRORS` item errors, then one entry counting the rest."""
     if len(errors) <= MAX_LISTED_ERRORS:

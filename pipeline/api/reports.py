@@ -55,6 +55,7 @@ from pipeline.api.models import (
     one_or_many,
     parse_json,
     read_body,
+    refuse_batch,
     surrogate_path,
 )
 from pipeline.api.report_reasons import map_reason, unknown_reason
@@ -193,24 +194,7 @@ def parse_reports(
             out.append((index, ReportIn.model_validate(data)))
         except ValidationError as exc:
             refused.append(item_error(exc, index=index, item_id=item_id))
-    forbidden = [r for r in refused if r.fields and r.fields[0].type == "forbidden"]
-    if forbidden:
-        raise ApiError(
-            403,
-            "forbidden_platform",
-            f"this API key reports for platform {platform!r} only; "
-            f"{len(forbidden)} {what}(s) name another platform",
-            errors=capped(forbidden),
-        )
-    if refused:
-        first = refused[0]
-        more = f" (and {len(refused) - 1} more invalid {what}(s))" if len(refused) > 1 else ""
-        raise ApiError(
-            422,
-            "invalid_report",
-            f"item {first.index}: {first.message}{more}; nothing was accepted",
-            errors=capped(refused),
-        )
+    refuse_batch(refused, platform=platform, acts="reports", what=what, error="invalid_report")
     return out
 
 
