@@ -29,10 +29,8 @@ from pipeline.api.context import AppContext
 from pipeline.api.decidim import DecidimId, DecidimType, Locale
 from pipeline.api.ingest import batch_items
 from pipeline.api.models import (
-    ApiError,
     ApiRoute,
     ItemError,
-    capped,
     check_content_type,
     error_responses,
     inline_schema,
@@ -42,6 +40,7 @@ from pipeline.api.models import (
     one_or_many,
     parse_json,
     read_body,
+    refuse_batch,
     surrogate_path,
 )
 from pipeline.api.reports import ReportsAccepted, parse_reports, publish_reports
@@ -124,13 +123,7 @@ def parse_decidim_reports(items: list[Any]) -> list[dict[str, Any]]:
             out.append(DecidimReport.model_validate(data).report_data())
         except ValidationError as exc:
             refused.append(item_error(exc, index=index, item_id=rid))
-    if refused:
-        raise ApiError(
-            422,
-            "invalid_report",
-            f"item {refused[0].index}: {refused[0].message}; nothing was accepted",
-            errors=capped(refused),
-        )
+    refuse_batch(refused, platform="", acts="reports", what="report", error="invalid_report")
     return out
 
 

@@ -41,11 +41,9 @@ from pipeline.api.apikeys import authenticator, bearer_scheme
 from pipeline.api.context import AppContext
 from pipeline.api.ingest import batch_items, find_item
 from pipeline.api.models import (
-    ApiError,
     ApiRoute,
     FieldError,
     ItemError,
-    capped,
     check_content_type,
     error_responses,
     inline_schema,
@@ -258,13 +256,7 @@ def publish_reports(
                 status=status,
             )
         )
-    if refused:
-        raise ApiError(
-            422,
-            "invalid_report",
-            f"item {refused[0].index}: {refused[0].message}; nothing was accepted",
-            errors=capped(refused),
-        )
+    refuse_batch(refused, platform=platform, acts="reports", what="report", error="invalid_report")
     context.publish(list(events.values()))
     waiting = any(a.status == "waiting_for_contribution" for a in answers)
     return ReportsAccepted(
