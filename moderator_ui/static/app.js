@@ -393,28 +393,33 @@ function queuePage() {
     paint();
   }
 
-  let refreshing = false;
-  async function refresh() {
-    if (refreshing) return;
-    refreshing = true;
-    try {
-      const keep = current() ? current().dataset.cid : null;
-      const response = await fetch(table.dataset.rowsUrl, { headers: { Accept: "text/html" } });
-      if (!response.ok) return;
-      const holder = document.createElement("table");
-      holder.innerHTML = await response.text();
-      const fresh = $("tbody", holder);
-      if (!fresh) return;
-      const old = $("#rows");
-      const oldIndex = cursor;
-      old.replaceWith(fresh);
-      const list = rows();
-      const found = list.findIndex((r) => r.dataset.cid === keep);
-      cursor = found >= 0 ? found : Math.min(oldIndex, Math.max(0, list.length - 1));
-      const present = new Set(list.map((r) => r.dataset.cid));
-      for (const cid of Array.from(selected)) if (!present.has(cid)) selected.delete(cid);
-      paint();
-    } finally { refreshing = false; }
+  // One refresh runs at a time; a call made while one runs gets the next one, which starts after
+  // it, so a caller that awaits refresh() always sees rows fetched after its own call.
+  let running = Promise.resolve();
+  let queued = null;
+  function refresh() {
+    if (queued) return queued;
+    queued = running.then(() => { queued = null; return reload(); });
+    running = queued.catch(() => {});
+    return queued;
+  }
+  async function reload() {
+    const response = await fetch(table.dataset.rowsUrl, { headers: { Accept: "text/html" } });
+    if (!response.ok) return;
+    const holder = document.createElement("table");
+    holder.innerHTML = await response.text();
+    const fresh = $("tbody", holder);
+    if (!fresh) return;
+    const keep = current() ? current().dataset.cid : null;
+    const old = $("#rows");
+    const oldIndex = cursor;
+    old.replaceWith(fresh);
+    const list = rows();
+    const found = list.findIndex((r) => r.dataset.cid === keep);
+    cursor = found >= 0 ? found : Math.min(oldIndex, Math.max(0, list.length - 1));
+    const present = new Set(list.map((r) => r.dataset.cid));
+    for (const cid of Array.from(selected)) if (!present.has(cid)) selected.delete(cid);
+    paint();
   }
 
   table.addEventListener("click", (ev) => {
