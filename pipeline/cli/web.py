@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Callable
 
+from pipeline.cli.common import Handlers, Subcommands
 from pipeline.config import Settings
 
-Handler = Callable[[argparse.Namespace, Settings], int]
 
-
-def register(sub: argparse._SubParsersAction) -> dict[str, Handler]:
+def register(sub: Subcommands) -> Handlers:
     serve = sub.add_parser("serve", help="serve the moderator UI and the platform API")
     serve.add_argument("--host", help="address to listen on (HEMICYCLE_HTTP_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (HEMICYCLE_HTTP_PORT)")

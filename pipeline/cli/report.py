@@ -1,5 +1,5 @@
-"""``hemicycle report transparency``: the transparency figures of a period (see pipeline/cli.py
-EXTENSIONS and :mod:`pipeline.transparency`).
+"""``hemicycle report transparency``: the transparency figures of a period (a command group of
+:mod:`pipeline.cli`; see :mod:`pipeline.transparency`).
 
 ``--from`` and ``--to`` are days (``YYYY-MM-DD``, UTC, both included); ``--format`` is json
 (default), csv or html; ``-o FILE`` writes there instead of standard output.
@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from pipeline.cli.common import EXIT_OK, EXIT_USAGE, Handlers, Subcommands
 from pipeline.config import Settings
-
-EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def _day(value: str) -> date:
@@ -25,9 +23,7 @@ def _day(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a day (YYYY-MM-DD)") from None
 
 
-def register(
-    sub: argparse._SubParsersAction,
-) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
+def register(sub: Subcommands) -> Handlers:
     report = sub.add_parser("report", help="reports computed from the store")
     kinds = report.add_subparsers(dest="report_command", required=True, metavar="REPORT")
     transparency = kinds.add_parser(

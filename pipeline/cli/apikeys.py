@@ -1,4 +1,4 @@
-"""``hemicycle apikeys``: subcommands (see pipeline/cli.py EXTENSIONS).
+"""``hemicycle apikeys``: subcommands (a command group of :mod:`pipeline.cli`).
 
 * ``hemicycle apikeys create PLATFORM``: prints a new key for PLATFORM on standard output,
   once (only its hash is stored);
@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 
+from pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Handlers, Subcommands
 from pipeline.config import Settings
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-
-def register(
-    sub: argparse._SubParsersAction,
-) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
+def register(sub: Subcommands) -> Handlers:
     apikeys = sub.add_parser("apikeys", help="API keys of platforms (ingest and Decidim APIs)")
     actions = apikeys.add_subparsers(dest="apikeys_command", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a key for PLATFORM and print it once")

@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 
+from pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Handlers, Subcommands
 from pipeline.config import Settings
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-
-def register(
-    sub: argparse._SubParsersAction,
-) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
+def register(sub: Subcommands) -> Handlers:
     erase = sub.add_parser(
         "erase", help="erase an author's or a contribution's personal data (log included)"
     )

@@ -13,19 +13,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Handlers, Subcommands
 from pipeline.config import Settings
 
 if TYPE_CHECKING:
     from pipeline.dsa.categories import CategoryTable
     from pipeline.store.base import QueueStore
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _date(value: str) -> date:
@@ -52,9 +50,7 @@ def _selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--platform", metavar="NAME", help="only this platform's statements")
 
 
-def register(
-    sub: argparse._SubParsersAction,
-) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
+def register(sub: Subcommands) -> Handlers:
     dsa = sub.add_parser("dsa", help="DSA statements of reasons (Transparency Database)")
     actions = dsa.add_subparsers(dest="dsa_command", required=True, metavar="ACTION")
     export = actions.add_parser("export", help="statements as JSON lines in the API's fields")

@@ -1,4 +1,4 @@
-"""``hemicycle deliveries``: subcommands (see pipeline/cli.py EXTENSIONS).
+"""``hemicycle deliveries``: subcommands (a command group of :mod:`pipeline.cli`).
 
 * ``hemicycle deliveries retry [--platform NAME] [--dry-run]``: re-attempts the webhook
   deliveries the ``delivery`` worker dead-lettered, with the same sender and retries. One line
@@ -14,18 +14,14 @@ from __future__ import annotations
 import argparse
 import base64
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Handlers, Subcommands
 from pipeline.config import Settings
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-
-def register(
-    sub: argparse._SubParsersAction,
-) -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
+def register(sub: Subcommands) -> Handlers:
     deliveries = sub.add_parser("deliveries", help="webhook deliveries to platforms")
     actions = deliveries.add_subparsers(dest="deliveries_command", required=True, metavar="ACTION")
     retry = actions.add_parser(
