@@ -1,7 +1,10 @@
 """Shared benchmark helper: throughput of the langid stage inside the worker runner.
 
 Measures what a deployment sees: records polled from the embedded bus, decoded and validated,
-identified, wrapped in ``LanguageIdentified`` events, published, flushed and committed.
+their personal fields opened, identified, wrapped in ``LanguageIdentified`` events, sealed,
+published, flushed and committed. The input is written as the API and ``hemicycle ingest``
+write it: sealed with keys created at submission (``personal_data_protection`` False measures
+the stage with plaintext events instead).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from pathlib import Path
 from pipeline.bus.embedded import EmbeddedBus
 from pipeline.config import TOPICS, Settings
 from pipeline.models.langid import LanguageDetector
+from pipeline.privacy import sealer_for
 from pipeline.schemas import ContributionSubmitted
+from pipeline.store import open_store
 from pipeline.workers.langid import DEFAULT_CACHE_SIZE, LangidStage
 from pipeline.workers.runner import Runner, StopFlag, run_until
 
@@ -44,18 +49,27 @@ def measure_langid_stage(
     *,
     batch: int = 500,
     cache_size: int = DEFAULT_CACHE_SIZE,
+    personal_data_protection: bool = True,
 ) -> dict[str, float]:
     """texts/s of the langid stage end to end on the embedded bus (detector already loaded;
     ``cache_size`` 0 turns the stage's memo of results off)."""
     events = submitted_events(texts)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), partitions=4, batch_max_events=batch)
+        settings = Settings(
+            data_dir=Path(tmp),
+            partitions=4,
+            batch_max_events=batch,
+            personal_data_protection=personal_data_protection,
+        )
         bus = EmbeddedBus(Path(tmp) / "bus.sqlite3")
         bus.ensure_topics([settings.topic(t) for t in TOPICS], settings.partitions)
         producer = bus.producer()
-        for event in events:
+        store = open_store(settings)
+        sealer = sealer_for(settings, store)
+        for event in sealer.seal_many(events):
             producer.publish(settings.topic("submitted"), event.contribution_id, event.to_json())
         producer.flush()
+        store.close()
         runner = Runner(LangidStage(detector, cache_size=cache_size), bus, settings)
         started = time.perf_counter()
         run_until([runner], StopFlag(), until_idle=True, wait_s=0.01)

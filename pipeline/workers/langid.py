@@ -2,11 +2,13 @@
 
 Each poll batch is identified at once: texts already seen (a bounded memo, see
 :mod:`pipeline.workers.langid_cache`) and repeats inside the batch are answered without the
-detector; the rest go to it in one ``detect_many`` call.
+detector; the rest go to it in one ``detect_many`` call. Outputs are built without a second
+validation (:func:`identified`): every part of them is validated already.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -19,12 +21,15 @@ from pipeline.schemas import (
     LanguageCandidate,
     LanguageIdentified,
     LanguageResult,
+    Trace,
 )
+from pipeline.schemas.envelope import DERIVED_NAMESPACE, utc_now
 from pipeline.store.base import QueueStore
 from pipeline.workers.langid_cache import ResultCache
 from pipeline.workers.runner import Stage
 
 DEFAULT_CACHE_SIZE = 50_000
+_VERSION = LanguageIdentified.current_version()
 
 
 def language_result(guess: LanguageGuess) -> LanguageResult:
@@ -39,6 +44,32 @@ def language_result(guess: LanguageGuess) -> LanguageResult:
         method=guess.method,
         reason=guess.reason,
         mixed=list(guess.mixed),
+    )
+
+
+def identified(
+    event: ContributionSubmitted, result: LanguageResult, *, producer: str, detector: str
+) -> LanguageIdentified:
+    """``event.derive(LanguageIdentified, ...)`` without validating again what is valid.
+
+    The input event, its contribution and ``result`` are validated models; the envelope
+    fields are the ones ``derive`` and the defaults give (same derived ``event_id``, trace,
+    schema version), so the event serialises byte for byte like the validated one.
+    """
+    event_id = str(event.event_id)
+    return LanguageIdentified.model_construct(
+        event_id=uuid.uuid5(DERIVED_NAMESPACE, f"{event_id}/{producer}/LanguageIdentified/"),
+        type="LanguageIdentified",
+        schema_version=_VERSION,
+        occurred_at=utc_now(),
+        contribution_id=event.contribution_id,
+        contribution_version=event.contribution_version,
+        trace=Trace.model_construct(
+            trace_id=event.trace.trace_id, causation_id=event_id, producer=producer
+        ),
+        contribution=event.contribution,
+        language=result,
+        detector=detector,
     )
 
 
@@ -57,6 +88,7 @@ class LangidStage(Stage):
         self.detector = detector
         self.detector_id = detector_id
         self.cache: ResultCache[LanguageResult] = ResultCache(cache_size)
+        self._context_of: tuple[Settings, dict[str, Any]] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, store: QueueStore | None = None) -> LangidStage:
@@ -71,11 +103,21 @@ class LangidStage(Stage):
             cache_size=settings.langid_cache_size,
         )
 
+    def _context(self, settings: Settings) -> dict[str, Any]:
+        """The validation context of ``settings`` (frozen), built once for the settings in use."""
+        held = self._context_of
+        if held is None or held[0] is not settings:
+            held = self._context_of = (
+                settings,
+                {**settings.validation_context, "require_type": True},
+            )
+        return held[1]
+
     def decode(self, value: bytes, settings: Settings) -> Any:
         if len(value) <= settings.max_event_bytes:
             try:
                 return ContributionSubmitted.model_validate_json(
-                    value, context={**settings.validation_context, "require_type": True}
+                    value, context=self._context(settings)
                 )
             except ValidationError:
                 pass  # the generic decoder names what is wrong
@@ -105,13 +147,8 @@ class LangidStage(Stage):
         results = self.identify(
             [(event.contribution.text, event.contribution.locale_hint) for event in events]
         )
+        name, detector = self.name, self.detector_id
         return [
-            event.derive(
-                LanguageIdentified,
-                producer=self.name,
-                contribution=event.contribution,
-                language=result,
-                detector=self.detector_id,
-            )
+            identified(event, result, producer=name, detector=detector)
             for event, result in zip(events, results, strict=True)
         ]

@@ -11,7 +11,13 @@ import pytest
 
 from pipeline.config import Settings
 from pipeline.models.langid import LanguageDetector, LanguageGuess
-from pipeline.schemas import ContributionSubmitted, EventDecodeError, decode_event
+from pipeline.schemas import (
+    ContributionSubmitted,
+    EventDecodeError,
+    LanguageIdentified,
+    Trace,
+    decode_event,
+)
 from pipeline.workers.langid import LangidStage, language_result
 from pipeline.workers.langid_cache import INLINE_KEY_CHARS, ResultCache
 
@@ -149,3 +155,50 @@ def test_the_direct_decoder_agrees_with_the_generic_one_on_odd_records(
 ) -> None:
     expected = outcome(lambda: generic(value, settings))
     assert outcome(lambda: LangidStage(detector).decode(value, settings)) == expected
+
+
+def validated_output(stage: LangidStage, event: ContributionSubmitted) -> LanguageIdentified:
+    """What the stage wrote before it skipped the second validation: ``derive``."""
+    (result,) = stage.identify([(event.contribution.text, event.contribution.locale_hint)])
+    return event.derive(
+        LanguageIdentified,
+        producer=stage.name,
+        contribution=event.contribution,
+        language=result,
+        detector=stage.detector_id,
+    )
+
+
+def test_outputs_are_the_events_derive_validates_byte_for_byte(
+    detector: CountingDetector, settings: Settings
+) -> None:
+    titled = submitted(8, FRENCH).contribution.model_copy(
+        update={"title": "Budget participatif", "parent_id": "p-1", "url": "https://x.eu/8"}
+    )
+    inputs = [
+        submitted(1, GERMAN, hint="de-AT"),
+        submitted(2, "12345 ?!"),
+        submitted(3, "Привет, как дела? Это тест на русском языке."),
+        ContributionSubmitted(contribution=titled, trace=Trace(producer="api")),
+    ]
+    # as the runner hands them over: decoded from the topic
+    events = [stage_decode(detector, event, settings) for event in inputs]
+    stage = LangidStage(detector)
+    for event, output in zip(events, stage.process(events), strict=True):
+        expected = validated_output(stage, event)
+        assert output == expected.model_copy(update={"occurred_at": output.occurred_at})
+        got, want = json.loads(output.to_json()), json.loads(expected.to_json())
+        want["occurred_at"] = got["occurred_at"]
+        assert (
+            output.to_json() == json.dumps(want, separators=(",", ":"), ensure_ascii=False).encode()
+        )
+        assert output.headers() == expected.headers()
+        assert LanguageIdentified.model_validate_json(output.to_json()) == output
+
+
+def stage_decode(
+    detector: CountingDetector, event: ContributionSubmitted, settings: Settings
+) -> ContributionSubmitted:
+    decoded = LangidStage(detector).decode(event.to_json(), settings)
+    assert isinstance(decoded, ContributionSubmitted)
+    return decoded
