@@ -223,6 +223,8 @@ def load_toxicity(settings: Settings) -> tuple[Any | None, str | None]:
             settings.toxicity_checkpoint,
             settings.toxicity_config_dir,
             batch_size=settings.toxicity_batch_size,
+            backend=settings.toxicity_backend,
+            cache_dir=settings.data_dir / "cache" / "toxicity",
         )
     except Exception as exc:  # a broken model must not take the endpoint down: no toxicity
         log.error("coral: toxicity model failed to load", extra={"error": str(exc)})

@@ -12,7 +12,9 @@ huggingface_config_path=...)``: no hub access when both paths are local), then i
 3. the windows of every text are sorted by token length together, cut into batches of
    ``batch_size`` padded to the batch's longest window, and run under
    ``torch.inference_mode()`` (fp16 autocast on CUDA; bf16 autocast on CPU only with
-   ``cpu_bf16=True``, which drifts scores by ~1e-3);
+   ``cpu_bf16=True``, which drifts scores by ~1e-3), on the CPU engine ``backend`` names
+   (:mod:`pipeline.models.toxicity_backends`: torch float32 by default, torch int8, ONNX
+   Runtime float32 or int8);
 4. each category takes its maximum over a text's windows (:meth:`ToxicityScorer.score_windows`
    also says which window gave it and whether the cap cut the text); sigmoid outputs are
    rounded to 4 decimals and returned in input order.
@@ -26,12 +28,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from pipeline.errors import PermanentError
+from pipeline.models.toxicity_backends import BACKENDS, DEFAULT_BACKEND, Forward, torch_int8
 from pipeline.models.toxicity_windows import (
     Window,
     WindowedScores,
@@ -68,7 +73,7 @@ _CHARS_PER_TOKEN_CAP = 8
 _TOKENIZER_FILES = ("tokenizer.json", "sentencepiece.bpe.model", "tokenizer_config.json")
 
 
-class ToxicityLoadError(Exception):
+class ToxicityLoadError(PermanentError):
     """The checkpoint or config directory is missing or cannot be loaded (names the path)."""
 
 
@@ -126,6 +131,10 @@ class ToxicityScorer:
         threads: CPU threads for torch (``torch.set_num_threads``, process-wide); ``None`` keeps
             the current setting.
         cpu_bf16: bf16 autocast on CPU (much faster where the CPU has AMX; ~1e-3 score drift).
+        backend: CPU engine, one of :data:`~pipeline.models.toxicity_backends.BACKENDS`
+            (ignored on CUDA, where torch runs the model in fp16).
+        cache_dir: where the ONNX backends keep the model exported from ``checkpoint``;
+            ``None``: a ``hemicycle-toxicity`` folder in the system's temporary directory.
     """
 
     def __init__(
@@ -141,6 +150,8 @@ class ToxicityScorer:
         languages: frozenset[str] = MULTILINGUAL_LANGUAGES,
         threads: int | None = None,
         cpu_bf16: bool = False,
+        backend: str = DEFAULT_BACKEND,
+        cache_dir: Path | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -148,6 +159,8 @@ class ToxicityScorer:
             raise ValueError(f"max_length must be >= 3, got {max_length}")
         if max_windows < 1:
             raise ValueError(f"max_windows must be >= 1, got {max_windows}")
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         checkpoint = Path(checkpoint)
         config_dir = Path(config_dir)
         _check_paths(checkpoint, config_dir)
@@ -160,6 +173,7 @@ class ToxicityScorer:
         self.languages: frozenset[str] = frozenset(languages)
         self.cpu_bf16 = cpu_bf16
         self.model_id: str = f"detoxify-{model_type}:{checkpoint.name}"
+        self.backend = "torch" if self.device.startswith("cuda") else backend
 
         from detoxify import Detoxify  # imported late: pulls in transformers
 
@@ -198,6 +212,26 @@ class ToxicityScorer:
         order = sorted(range(len(names)), key=lambda k: CATEGORIES.index(names[k]))
         self.categories: tuple[str, ...] = tuple(names[k] for k in order)
         self._columns = torch.tensor([columns[k] for k in order], dtype=torch.long)
+        self._logits: Forward | None = self._load_backend(checkpoint, cache_dir)
+
+    def _load_backend(self, checkpoint: Path, cache_dir: Path | None) -> Forward | None:
+        """The logits function of a non-default backend (``None``: ``self.model`` as loaded)."""
+        if self.backend == "torch":
+            return None
+        if self.backend == "torch-int8":
+            self.model = torch_int8(self.model)
+            return None
+        from pipeline.models.toxicity_onnx import OnnxForward, onnx_model_path
+
+        folder = cache_dir or Path(tempfile.gettempdir()) / "hemicycle-toxicity"
+        try:
+            path = onnx_model_path(self.model, checkpoint, self.backend, folder)
+            return OnnxForward(path, torch.get_num_threads())
+        except Exception as exc:  # missing packages, export or session failures: name them
+            raise ToxicityLoadError(
+                f"toxicity backend {self.backend} failed for {checkpoint}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -218,8 +252,11 @@ class ToxicityScorer:
             attention[r, : len(row)] = 1
         input_ids = input_ids.to(self.device)
         attention = attention.to(self.device)
-        with self._autocast():
-            logits = self.model(input_ids=input_ids, attention_mask=attention).logits
+        if self._logits is not None:
+            logits = self._logits(input_ids, attention)
+        else:
+            with self._autocast():
+                logits = self.model(input_ids=input_ids, attention_mask=attention).logits
         return torch.sigmoid(logits.float()).cpu()[:, self._columns]
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:

@@ -109,6 +109,8 @@ class ScorerStage(Stage):
             settings.toxicity_config_dir,
             batch_size=settings.toxicity_batch_size,
             max_windows=settings.toxicity_max_windows,
+            backend=settings.toxicity_backend,
+            cache_dir=settings.data_dir / "cache" / "toxicity",
         )
         log.info(
             "toxicity model loaded",
