@@ -50,9 +50,9 @@ from pipeline.models.langid import LanguageDetector  # noqa: E402
 from pipeline.models.segment import segment  # noqa: E402
 from pipeline.models.toxicity import ToxicityScorer  # noqa: E402
 from pipeline.models.translate import install_model, list_models, load_backend  # noqa: E402
+from pipeline.ops.status import fan_out  # noqa: E402
 from pipeline.privacy import sealer_for  # noqa: E402
 from pipeline.schemas import Contribution, ContributionSubmitted, Trace  # noqa: E402
-from pipeline.status import fan_out  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
 from pipeline.workers import WORKER_NAMES, stage_class  # noqa: E402
 from tests.services import RedisServer, Tansu  # noqa: E402

@@ -41,7 +41,7 @@ def register(sub: Subcommands) -> Handlers:
 
 
 def cmd_detect(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.detect import detect_file
+    from pipeline.ops.detect import detect_file
 
     if not args.file.is_file():
         raise FileNotFoundError(f"no such file: {args.file}")
@@ -50,7 +50,7 @@ def cmd_detect(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.export import export_full, export_record
+    from pipeline.ops.export import export_full, export_record
     from pipeline.store import open_store
 
     store = open_store(settings)
@@ -68,7 +68,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.bus import open_bus
-    from pipeline.status import collect_status, format_status, status_json
+    from pipeline.ops.status import collect_status, format_status, status_json
     from pipeline.store import open_store
 
     status = collect_status(open_bus(settings), open_store(settings), settings)
@@ -78,7 +78,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.bus import open_bus
-    from pipeline.rebuild import rebuild_store
+    from pipeline.ops.rebuild import rebuild_store
     from pipeline.store import open_store
 
     if not args.yes:

@@ -19,8 +19,8 @@ def register(sub: Subcommands) -> Handlers:
 
 
 def cmd_policy(args: argparse.Namespace, settings: Settings) -> int:
+    from pipeline.ops.policy_report import describe_policy
     from pipeline.policy import PolicyError, load_policy
-    from pipeline.policy_report import describe_policy
 
     try:
         policy = load_policy(args.file)

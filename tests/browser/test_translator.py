@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 from playwright.sync_api import Browser, expect
 
-from pipeline.export import export_record
+from pipeline.ops.export import export_record
 from tests.browser.conftest import Env, login
 from tests.conftest import contribution
 
