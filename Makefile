@@ -27,6 +27,7 @@ test: $(STAMP)
 	bash scripts/install-system-deps.sh
 	$(BIN)/ruff check pipeline moderator_ui tests benchmarks
 	$(BIN)/ruff format --check pipeline moderator_ui tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

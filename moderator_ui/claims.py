@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from moderator_ui.audit import AuditLog
 from moderator_ui.review import Review, View
 from pipeline.store.base import QueueQuery, QueueStore
+from pipeline.store.namespaces import CacheNamespace
 
-ACTIVITY = "ui-activity"
-LIVE = "ui-live"
+ACTIVITY: CacheNamespace = "ui-activity"
+LIVE: CacheNamespace = "ui-live"
 CLAIMS_STAMP = "claims"
 NEXT_ATTEMPTS = 20
 

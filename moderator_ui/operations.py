@@ -37,10 +37,11 @@ from pipeline.logs import get_logger
 from pipeline.metrics import DEAD_LETTERS, EVENTS_PROCESSED
 from pipeline.schemas.queue import QUEUE_STATES
 from pipeline.store.base import UNKNOWN_LANGUAGE, QueueQuery, QueueStore, StoreUnavailable
+from pipeline.store.namespaces import CacheNamespace
 from pipeline.workers import default_workers, stage_class
 
 log = get_logger("ui")
-NAMESPACE = "ops"
+NAMESPACE: CacheNamespace = "ops"
 KEY = "samples"
 SAMPLE_S = 60
 MAX_SAMPLES = 1440

@@ -39,7 +39,7 @@ def tab_count(store: QueueStore, counts: dict[str, int], tab: str) -> int:
     """Items in a tab: from the per-state counts, or a facet query for the cross-state tabs."""
     states = TABS[tab][1]
     if tab in TAB_FACETS:
-        query = QueueQuery(states=states, limit=1, **TAB_FACETS[tab])  # type: ignore[arg-type]
+        query = QueueQuery(states=states, limit=1, **TAB_FACETS[tab])
         return store.query(query).total
     return sum(counts.get(s, 0) for s in states)
 
@@ -121,7 +121,7 @@ class QueueFilters(BaseModel):
             before = now - timedelta(days=7)
         category = self.category or ("toxicity" if self.min or self.max else None)
         return QueueQuery(
-            states=self.states,  # type: ignore[arg-type]
+            states=self.states,
             languages=self.languages,
             text=self.q,
             space=self.space,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -133,7 +133,7 @@ def settings_page(
     )
 
 
-def _settings_choices(svc: Services) -> dict[str, object]:
+def _settings_choices(svc: Services) -> dict[str, Any]:
     return {
         "languages": LANGUAGE_NAMES,
         "blur_above": svc.settings.ui_blur_above,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
@@ -37,7 +37,9 @@ def _filters(request: Request) -> QueueFilters:
     return parse_filters(request.query_params)[0]
 
 
-def _rows(svc: Services, session: Session, filters: QueueFilters) -> tuple[list[dict], int]:
+def _rows(
+    svc: Services, session: Session, filters: QueueFilters
+) -> tuple[list[dict[str, Any]], int]:
     views, total = svc.review.page(filters.query())
     read = readers(svc.accounts)
     rows = []

@@ -19,6 +19,7 @@ from moderator_ui.queue_filters import parse_filters
 from moderator_ui.security import Session
 from moderator_ui.web import services, writer
 from pipeline.store.base import QueueStore
+from pipeline.store.namespaces import ScopedNamespace, scoped
 
 MAX_VIEWS = 30
 KEY = "views"
@@ -26,8 +27,8 @@ router = APIRouter()
 ModeratorWrite = Annotated[Session, Depends(writer("moderator"))]
 
 
-def _namespace(user: str) -> str:
-    return f"ui-views:{user}"
+def _namespace(user: str) -> ScopedNamespace:
+    return scoped("ui-views", user)
 
 
 def saved_views(store: QueueStore, user: str) -> dict[str, str]:

@@ -22,8 +22,9 @@ from pipeline.schemas.codec import decode_event
 from pipeline.schemas.envelope import Trace
 from pipeline.schemas.queue import QueueItem
 from pipeline.store.base import QueueQuery
+from pipeline.store.namespaces import CacheNamespace
 
-OVERLAY = "ui-corrected"
+OVERLAY: CacheNamespace = "ui-corrected"
 OVERLAY_TTL_S = 3600
 SCAN_LIMIT = 2000
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -125,7 +126,7 @@ class Workspace:
         event = TranslationCorrected(
             contribution_id=item.contribution_id,
             contribution_version=item.version,
-            field=field,  # type: ignore[arg-type]
+            field=field,
             target_language=lang,
             text=text,
             translator=translator,

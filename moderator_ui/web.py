@@ -88,7 +88,8 @@ class Services:
 
 
 def services(request: Request) -> Services:
-    return request.app.state.services
+    svc: Services = request.app.state.services
+    return svc
 
 
 def writer(*roles: Role) -> Callable[[Request], Awaitable[Session]]:

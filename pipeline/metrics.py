@@ -311,7 +311,7 @@ def route_template(scope: Scope, before: Scope | None = None) -> str:
     grown ``root_path`` (a mount) or by matching the app's top-level routes again against
     ``before``, the scope's routing keys as the request arrived.
     """
-    root_path = scope.get("root_path", "")
+    root_path: str = scope.get("root_path", "")
     mount_prefix = root_path[len(scope.get("app_root_path", root_path)) :]
     route = scope.get("route")
     path = getattr(route, "path", None)

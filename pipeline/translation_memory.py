@@ -21,9 +21,10 @@ from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 from pipeline.store.base import QueueStore
+from pipeline.store.namespaces import CacheNamespace
 
-MEMORY = "tm"
-CACHE = "mt"
+MEMORY: CacheNamespace = "tm"
+CACHE: CacheNamespace = "mt"
 
 # (source, target, segment) and (model id, source, target, segment)
 MemoryKey = tuple[str, str, str]
@@ -40,7 +41,7 @@ def memory_digest(source: str, target: str, segment: str) -> str:
     return _digest((source, target, segment))
 
 
-def _get_many(store: QueueStore, namespace: str, wanted: Iterable[K]) -> dict[K, str]:
+def _get_many(store: QueueStore, namespace: CacheNamespace, wanted: Iterable[K]) -> dict[K, str]:
     by_digest = {_digest(key): key for key in wanted}
     found = store.cache_get_many(namespace, by_digest)
     return {by_digest[digest]: value for digest, value in found.items()}

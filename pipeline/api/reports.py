@@ -221,7 +221,7 @@ def report_event(
         trace=Trace(trace_id=event_id.hex, producer=producer),
         platform=platform,
         reporter=report.reporter,
-        reason=reason,  # type: ignore[arg-type]
+        reason=reason,
         reason_source=report.reason,
         details=report.details,
         notice=notice,

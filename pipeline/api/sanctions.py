@@ -49,9 +49,10 @@ from pipeline.schemas.envelope import Trace, utc_now
 from pipeline.schemas.keys import split_key
 from pipeline.schemas.moderation import AuthorSanctioned, SanctionAction, SanctionLifted
 from pipeline.schemas.queue import QueueItem
+from pipeline.store.namespaces import CacheNamespace
 
 SANCTION_NAMESPACE = uuid.UUID("9e4d2b71-3a5f-4c08-b6e1-7d2c8f0a5b93")
-INDEX = "sanctions"
+INDEX: CacheNamespace = "sanctions"
 
 
 class SanctionIn(BaseModel):

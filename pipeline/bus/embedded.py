@@ -18,6 +18,7 @@ import uuid
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from pipeline.bus.base import (
     MAX_RECORD_BYTES,
@@ -199,7 +200,7 @@ class EmbeddedBus(Bus):
         self._db.close()
 
 
-def _record(row: tuple) -> Record:
+def _record(row: tuple[Any, ...]) -> Record:
     topic, partition, offset, key, value, headers, ts_ms = row
     return Record(topic, partition, offset, key, value, json.loads(headers), ts_ms)
 

@@ -17,8 +17,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaTP
@@ -59,7 +59,10 @@ COMPRESSION_TYPES = ("gzip", "snappy", "lz4", "zstd", "none")
 _RECORD_ERRORS = (MessageSizeTooLargeError, RecordListTooLargeError, InvalidRecordError)
 
 
-def _kafka_call(what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+T = TypeVar("T")
+
+
+def _kafka_call(what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     try:
         return fn(*args, **kwargs)
     except KafkaError as exc:
@@ -275,7 +278,9 @@ class KafkaBus(Bus):
                     for r in records:
                         if r.offset < high:
                             yield _record(r)
-                for tp in [tp for tp, high in todo.items() if reader.position(tp) >= high]:
+                # position() waits for the fetched position: an int here, whatever its stub says
+                done = [tp for tp, high in todo.items() if cast(int, reader.position(tp)) >= high]
+                for tp in done:
                     del todo[tp]
                     reader.pause(tp)
                 if batch:
@@ -304,7 +309,7 @@ def _record(r: Any) -> Record:
 
 def _wire(offsets: Mapping[TopicPartition, int]) -> dict[KafkaTP, OffsetAndMetadata]:
     return {
-        KafkaTP(tp.topic, tp.partition): OffsetAndMetadata(off, None, -1)
+        KafkaTP(tp.topic, tp.partition): OffsetAndMetadata(off, None, -1)  # type: ignore[arg-type]  # no metadata: None
         for tp, off in offsets.items()
     }
 
@@ -384,7 +389,7 @@ class _CommitOnRevoke(AsyncConsumerRebalanceListener):
         )
         if not offsets:
             return
-        coordinator = self.consumer._consumer._coordinator  # no public async commit
+        coordinator = cast(Any, self.consumer._consumer)._coordinator  # no public async commit
         try:
             await coordinator._commit_offsets_sync_async(_wire(offsets))
         except Exception as exc:  # the new owner re-processes; idempotent handlers absorb it
@@ -414,7 +419,8 @@ class KafkaConsumerAdapter(Consumer):
             auto_offset_reset="earliest",
             **config,
         )
-        self._consumer.subscribe(list(topics), listener=_CommitOnRevoke(self))
+        # kafka-python 3 takes an async listener; its stubs know only the sync kind
+        self._consumer.subscribe(list(topics), listener=_CommitOnRevoke(self))  # type: ignore[arg-type]
         self._handed_out: dict[TopicPartition, int] = {}
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
@@ -435,7 +441,7 @@ class KafkaConsumerAdapter(Consumer):
         if not chosen:
             return
         wire = {
-            KafkaTP(tp.topic, tp.partition): OffsetAndMetadata(off, None, -1)
+            KafkaTP(tp.topic, tp.partition): OffsetAndMetadata(off, None, -1)  # type: ignore[arg-type]  # no metadata: None
             for tp, off in chosen.items()
         }
         try:

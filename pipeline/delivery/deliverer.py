@@ -46,12 +46,14 @@ from pipeline.delivery.webhooks import (
 from pipeline.logs import get_logger
 from pipeline.schemas import ModerationOutcome
 from pipeline.store.base import QueueStore
+from pipeline.store.namespaces import CacheNamespace
 
 log = get_logger("delivery")
 
-SENT = "delivery-sent"  # event_id → "1": delivered (by the worker or a replay)
-REPLAYED = "delivery-replayed"  # event_id → "1": a dead letter replayed successfully
-OUTCOME_AT = "delivery-outcome-at"  # contribution_id → occurred_at of the latest outcome sent
+SENT: CacheNamespace = "delivery-sent"  # event_id → "1": delivered (by the worker or a replay)
+REPLAYED: CacheNamespace = "delivery-replayed"  # event_id → "1": a dead letter replayed
+# contribution_id → occurred_at of the latest outcome sent
+OUTCOME_AT: CacheNamespace = "delivery-outcome-at"
 MARK_TTL_S = 30 * 24 * 3600
 DEFAULT_CONCURRENCY = 8
 

@@ -9,7 +9,7 @@ stable across retries and replays: platforms deduplicate on it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,9 +19,9 @@ from pipeline.schemas.keys import split_key
 from pipeline.schemas.moderation import PartyNotified
 from pipeline.schemas.statements import StatementOfReasons
 
-OUTCOME_TYPE = "moderation.outcome"
-TRANSLATION_TYPE = "translation.result"
-NOTICE_TYPE = "party.notice"
+OUTCOME_TYPE: Final = "moderation.outcome"
+TRANSLATION_TYPE: Final = "translation.result"
+NOTICE_TYPE: Final = "party.notice"
 DeliverableEvent = ModerationOutcome | ContributionTranslated | PartyNotified
 
 

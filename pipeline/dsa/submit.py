@@ -22,8 +22,9 @@ from typing import Any
 import httpx
 
 from pipeline.store.base import QueueStore
+from pipeline.store.namespaces import CacheNamespace
 
-NAMESPACE = "dsa-submitted"
+NAMESPACE: CacheNamespace = "dsa-submitted"
 MAX_BATCH = 100
 MAX_WAIT_S = 60.0
 

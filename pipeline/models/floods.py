@@ -57,7 +57,7 @@ class FloodDetector:
             num_perm=self.num_perm,
             seed=7,
             permutations=self._permutations,
-            scheme=self._scheme,  # type: ignore[arg-type]
+            scheme=self._scheme,
         )
         sketch.update_batch(list(self.features(text)))
         return sketch

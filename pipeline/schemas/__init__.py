@@ -1,6 +1,12 @@
 """Event vocabulary of Hemicycle: pydantic v2 models, one JSON envelope for all."""
 
-from pipeline.schemas.codec import EVENT_TYPES, AnyEvent, EventDecodeError, decode_event
+from pipeline.schemas.codec import (
+    EVENT_TYPES,
+    AnyEvent,
+    Event,
+    EventDecodeError,
+    decode_event,
+)
 from pipeline.schemas.contribution import Contribution
 from pipeline.schemas.envelope import SCHEMA_VERSION, Envelope, Trace
 from pipeline.schemas.events import (
@@ -31,6 +37,7 @@ __all__ = [
     "ContributionTranslated",
     "DeadLetter",
     "Envelope",
+    "Event",
     "EventDecodeError",
     "LanguageCandidate",
     "LanguageIdentified",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import builtins
 import re
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -20,6 +21,10 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 # Namespace of derived event ids (uuid5): reprocessing an input yields the same output ids.
 DERIVED_NAMESPACE = uuid.UUID("5d1c7f3e-2b0e-4c47-9a53-6f0f6c8e9b21")
+
+
+# ``builtins.type`` in the class body: ``Envelope.type`` is the event type's name field.
+_Derived = TypeVar("_Derived", bound="Envelope")
 
 
 def utc_now() -> datetime:
@@ -75,8 +80,8 @@ class Envelope(BaseModel):
         return data
 
     def derive(
-        self, event_type: type[Self] | Any, *, producer: str, part: str = "", **fields: Any
-    ) -> Any:
+        self, event_type: builtins.type[_Derived], *, producer: str, part: str = "", **fields: Any
+    ) -> _Derived:
         """A new event caused by this one: same contribution and trace.
 
         Its ``event_id`` is derived from this event's id, the producer, the output type and

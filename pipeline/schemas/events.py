@@ -299,8 +299,8 @@ class DeadLetter(Envelope):
     """
 
     type: Literal["DeadLetter"] = "DeadLetter"
-    contribution_id: str = Field("", max_length=200)  # type: ignore[assignment]
-    contribution_version: int = Field(0, ge=0)  # type: ignore[assignment]
+    contribution_id: str = Field("", max_length=200)
+    contribution_version: int = Field(0, ge=0)
     reason: str
     error_type: Literal["invalid_event", "processing_failed", "unexpected_event"]
     origin: Origin

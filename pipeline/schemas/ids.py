@@ -30,7 +30,8 @@ def submission_event(contribution: Contribution, *, producer: str) -> Contributi
     Raises ``ValidationError`` when ``platform:id`` is longer than an event allows (200).
     """
     event_id = submission_event_id(contribution.platform, contribution.id, contribution.version)
-    return ContributionSubmitted(
+    # contribution_id and contribution_version are filled from the contribution on validation.
+    return ContributionSubmitted(  # type: ignore[call-arg]
         event_id=event_id,
         contribution=contribution,
         trace=Trace(trace_id=event_id.hex, producer=producer),

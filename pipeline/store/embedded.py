@@ -24,6 +24,7 @@ from pipeline.store.base import (
     item_facets,
     item_search_text,
 )
+from pipeline.store.namespaces import Namespace
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -399,7 +400,7 @@ class EmbeddedStore(QueueStore):
         ).fetchall()
         return [(str(i), entry) for i, entry in rows]
 
-    def cache_get(self, namespace: str, key: str) -> str | None:
+    def cache_get(self, namespace: Namespace, key: str) -> str | None:
         row = self._db.execute(
             "SELECT value FROM cache WHERE namespace = ? AND key = ? "
             "AND (expires_at IS NULL OR expires_at > ?)",
@@ -407,7 +408,9 @@ class EmbeddedStore(QueueStore):
         ).fetchone()
         return row[0] if row else None
 
-    def cache_set(self, namespace: str, key: str, value: str, ttl_s: float | None = None) -> None:
+    def cache_set(
+        self, namespace: Namespace, key: str, value: str, ttl_s: float | None = None
+    ) -> None:
         expires = None if ttl_s is None else time.time() + ttl_s
         with self._lock:
             self._db.execute(
@@ -416,7 +419,7 @@ class EmbeddedStore(QueueStore):
                 (namespace, key, value, expires),
             )
 
-    def cache_add(self, namespace: str, key: str, value: str) -> str:
+    def cache_add(self, namespace: Namespace, key: str, value: str) -> str:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -438,16 +441,16 @@ class EmbeddedStore(QueueStore):
                 raise
         return str(row[0])
 
-    def cache_clear(self, namespace: str) -> None:
+    def cache_clear(self, namespace: Namespace) -> None:
         with self._lock:
             self._db.execute("DELETE FROM cache WHERE namespace = ?", (namespace,))
 
-    def cache_delete(self, namespace: str, keys: Iterable[str]) -> None:
+    def cache_delete(self, namespace: Namespace, keys: Iterable[str]) -> None:
         wanted = [(namespace, key) for key in keys]
         with self._lock:
             self._db.executemany("DELETE FROM cache WHERE namespace = ? AND key = ?", wanted)
 
-    def cache_get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, str]:
+    def cache_get_many(self, namespace: Namespace, keys: Iterable[str]) -> dict[str, str]:
         wanted = list(dict.fromkeys(keys))
         found: dict[str, str] = {}
         now = time.time()
@@ -464,7 +467,7 @@ class EmbeddedStore(QueueStore):
         return found
 
     def cache_set_many(
-        self, namespace: str, items: Mapping[str, str], ttl_s: float | None = None
+        self, namespace: Namespace, items: Mapping[str, str], ttl_s: float | None = None
     ) -> None:
         if not items:
             return

@@ -33,7 +33,8 @@ import json
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, TypeVar, cast
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -55,6 +56,7 @@ from pipeline.store.base import (
     item_search_text,
     search_tokens,
 )
+from pipeline.store.namespaces import Namespace
 
 T = TypeVar("T")
 
@@ -292,6 +294,11 @@ def member_id(member: str) -> str:
     return tail
 
 
+def _members(reply: object) -> list[bytes]:
+    """A sorted-set range reply as typed: its members, bytes (responses are not decoded)."""
+    return cast(list[bytes], reply)
+
+
 def _unavailable(fn: Callable[..., T]) -> Callable[..., T]:
     """Connection failures become :class:`StoreUnavailable`; while Redis is known down (a
     failure less than ``down_s`` ago) calls fail at once instead of waiting out timeouts."""
@@ -436,11 +443,12 @@ class RedisStore(QueueStore):
         if language is not None:
             base += f":lang:{language}"
         if order == "priority":
-            members = self._redis.zrevrange(base + ":prio", offset, offset + limit - 1)
+            members = _members(self._redis.zrevrange(base + ":prio", offset, offset + limit - 1))
             ids = [member_id(m.decode()) for m in members]
         else:
             ids = [
-                m.decode() for m in self._redis.zrange(base + ":age", offset, offset + limit - 1)
+                m.decode()
+                for m in _members(self._redis.zrange(base + ":age", offset, offset + limit - 1))
             ]
         return self._load(ids)
 
@@ -454,10 +462,13 @@ class RedisStore(QueueStore):
 
     @_unavailable
     def query(self, query: QueueQuery) -> QueuePage:
-        states = list(query.states) or ["all"]
+        states: list[str] = list(query.states) or ["all"]
         if not query.filtered:
             return self._query_states(states, query)
-        ms = lambda value: int(value.timestamp() * 1000)  # noqa: E731
+
+        def ms(value: datetime) -> int:
+            return int(value.timestamp() * 1000)
+
         spec = {
             "states": states,
             "facets": [[k, v] for k, v in query.facets().items()],
@@ -504,7 +515,7 @@ class RedisStore(QueueStore):
         pipe = self._redis.pipeline(transaction=False)
         for word in query.words:
             pipe.zcard(self._key("tok", word))
-        return min(pipe.execute()) >= WALK_ABOVE
+        return bool(min(pipe.execute()) >= WALK_ABOVE)
 
     def _query_states(self, states: list[str], query: QueueQuery) -> QueuePage:
         """Unfiltered: one state's index directly; several are merged from their heads."""
@@ -558,7 +569,8 @@ class RedisStore(QueueStore):
         start, chunk = 0, 500
         while True:
             ids = [
-                m.decode() for m in self._redis.zrange(self._key("ids"), start, start + chunk - 1)
+                m.decode()
+                for m in _members(self._redis.zrange(self._key("ids"), start, start + chunk - 1))
             ]
             yield from self._load(ids)
             if len(ids) < chunk:
@@ -603,7 +615,7 @@ class RedisStore(QueueStore):
 
     @_unavailable
     def lease_holder(self, contribution_id: str) -> str | None:
-        holder = self._redis.get(self._key("lease", contribution_id))
+        holder = cast(bytes | None, self._redis.get(self._key("lease", contribution_id)))
         return holder.decode() if holder else None
 
     @_unavailable
@@ -613,30 +625,35 @@ class RedisStore(QueueStore):
 
     @_unavailable
     def audit_read(self, *, before: str | None = None, limit: int = 500) -> list[tuple[str, str]]:
-        rows = self._redis.xrevrange(
-            self._key("audit"), max=f"({before}" if before else "+", min="-", count=limit
+        rows = cast(
+            list[tuple[bytes, dict[bytes, bytes]]],
+            self._redis.xrevrange(
+                self._key("audit"), max=f"({before}" if before else "+", min="-", count=limit
+            ),
         )
         return [(i.decode(), fields[b"entry"].decode()) for i, fields in rows]
 
     @_unavailable
-    def cache_get(self, namespace: str, key: str) -> str | None:
-        value = self._redis.get(self._key("cache", namespace, key))
+    def cache_get(self, namespace: Namespace, key: str) -> str | None:
+        value = cast(bytes | None, self._redis.get(self._key("cache", namespace, key)))
         return value.decode() if value is not None else None
 
     @_unavailable
-    def cache_set(self, namespace: str, key: str, value: str, ttl_s: float | None = None) -> None:
+    def cache_set(
+        self, namespace: Namespace, key: str, value: str, ttl_s: float | None = None
+    ) -> None:
         px = None if ttl_s is None else max(1, int(ttl_s * 1000))
         self._redis.set(self._key("cache", namespace, key), value, px=px)
 
     @_unavailable
-    def cache_add(self, namespace: str, key: str, value: str) -> str:
+    def cache_add(self, namespace: Namespace, key: str, value: str) -> str:
         name = self._key("cache", namespace, key)
         self._redis.set(name, value, nx=True)
-        held = self._redis.get(name)
+        held = cast(bytes | None, self._redis.get(name))
         return held.decode() if held is not None else value
 
     @_unavailable
-    def cache_clear(self, namespace: str) -> None:
+    def cache_clear(self, namespace: Namespace) -> None:
         batch: list[Any] = []
         for name in self._redis.scan_iter(match=self._key("cache", namespace, "*"), count=1000):
             batch.append(name)
@@ -647,25 +664,28 @@ class RedisStore(QueueStore):
             self._redis.delete(*batch)
 
     @_unavailable
-    def cache_delete(self, namespace: str, keys: Iterable[str]) -> None:
+    def cache_delete(self, namespace: Namespace, keys: Iterable[str]) -> None:
         names = [self._key("cache", namespace, k) for k in keys]
         for start in range(0, len(names), _CHUNK):
             self._redis.delete(*names[start : start + _CHUNK])
 
     @_unavailable
-    def cache_get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, str]:
+    def cache_get_many(self, namespace: Namespace, keys: Iterable[str]) -> dict[str, str]:
         wanted = list(dict.fromkeys(keys))
         found: dict[str, str] = {}
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            values = self._redis.mget([self._key("cache", namespace, k) for k in chunk])
+            values = cast(
+                list[bytes | None],
+                self._redis.mget([self._key("cache", namespace, k) for k in chunk]),
+            )
             pairs = zip(chunk, values, strict=True)
             found.update((k, v.decode()) for k, v in pairs if v is not None)
         return found
 
     @_unavailable
     def cache_set_many(
-        self, namespace: str, items: Mapping[str, str], ttl_s: float | None = None
+        self, namespace: Namespace, items: Mapping[str, str], ttl_s: float | None = None
     ) -> None:
         px = None if ttl_s is None else max(1, int(ttl_s * 1000))
         pairs = list(items.items())

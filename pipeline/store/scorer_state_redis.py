@@ -22,6 +22,7 @@ atomically, so two scorers' batches never interleave.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import redis
 
@@ -181,7 +182,7 @@ class RedisScorerState(ScorerState):
 
     def members(self, cluster_id: str) -> tuple[str, ...]:
         try:
-            keys = self._redis.zrange(self.prefix + "c:" + cluster_id, 0, -1)
+            keys = cast(list[bytes], self._redis.zrange(self.prefix + "c:" + cluster_id, 0, -1))
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise StoreUnavailable(f"Redis unreachable: {exc}") from exc
         return tuple(k.decode() for k in keys)

@@ -118,7 +118,9 @@ class SqliteScorerState(ScorerState):
         seq = self._next_seq()
         prior = self._count_author(o.author)
         burst = self._burst(o)
-        cluster, size, notify = None, 0, ()
+        cluster: str | None = None
+        size = 0
+        notify: tuple[str, ...] = ()
         if o.bands is not None:
             cluster, size, notify = self._cluster(o, seq)
         facts = Facts(prior, burst, cluster, size, notify)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any, cast
 
 from pipeline.config import Settings
 from pipeline.store.base import QueueStore
@@ -34,14 +35,14 @@ def default_workers(settings: Settings) -> tuple[str, ...]:
     return WORKER_NAMES
 
 
-def stage_class(name: str) -> type[Stage]:
+def stage_class(name: str) -> type[Stage[Any]]:
     try:
         module, cls = _STAGES[name].split(":")
     except KeyError:
         raise ValueError(f"unknown worker {name!r}; choose from {', '.join(ALL_WORKERS)}") from None
-    return getattr(importlib.import_module(module), cls)
+    return cast("type[Stage[Any]]", getattr(importlib.import_module(module), cls))
 
 
-def build_stage(name: str, settings: Settings, store: QueueStore) -> Stage:
+def build_stage(name: str, settings: Settings, store: QueueStore) -> Stage[Any]:
     """Instantiate the stage called ``name`` (one of :data:`ALL_WORKERS`)."""
     return stage_class(name).from_settings(settings, store)

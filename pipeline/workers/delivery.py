@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pipeline.config import Settings
 from pipeline.delivery.deliverer import Deliverer
@@ -43,10 +43,17 @@ class DeliveryFailed(StageError):
     """A webhook delivery that cannot succeed now: dead-letter it (no runner retries)."""
 
 
-class DeliveryStage(Stage):
+DeliveryInput = ModerationOutcome | ContributionTranslated | PartyNotified
+
+
+class DeliveryStage(Stage[DeliveryInput]):
     name: ClassVar[str] = "delivery"
     inputs: ClassVar[tuple[str, ...]] = ("outcomes", "translated", "notices")
-    accepts: ClassVar[tuple[type, ...]] = (ModerationOutcome, ContributionTranslated, PartyNotified)
+    accepts: ClassVar[tuple[type[Envelope], ...]] = (
+        ModerationOutcome,
+        ContributionTranslated,
+        PartyNotified,
+    )
 
     def __init__(self, deliverer: Deliverer, *, clock: Callable[[], float] = time.monotonic):
         self.deliverer = deliverer
@@ -58,9 +65,9 @@ class DeliveryStage(Stage):
     def from_settings(cls, settings: Settings, store: QueueStore) -> DeliveryStage:
         return cls(Deliverer.from_settings(settings, store))
 
-    def process(self, events: Sequence[Any]) -> list[Envelope]:
+    def process(self, events: Sequence[DeliveryInput]) -> list[Envelope]:
         failures: dict[str, str] = {}
-        fresh: list[Any] = []
+        fresh: list[DeliveryInput] = []
         for event in events:
             known = self._known_failure(str(event.event_id))
             if known is not None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from pipeline.config import Settings
 from pipeline.logs import get_logger
@@ -62,10 +62,13 @@ SPAM_MODEL = "hemicycle-spam-signals"
 NO_MODEL = "toxicity model not configured (HEMICYCLE_TOXICITY_CHECKPOINT)"
 
 
-class ScorerStage(Stage):
+ScorerInput = LanguageIdentified | ContributionTranslated
+
+
+class ScorerStage(Stage[ScorerInput]):
     name: ClassVar[str] = "scorer"
     inputs: ClassVar[tuple[str, ...]] = ("identified", "translated")
-    accepts: ClassVar[tuple[type, ...]] = (LanguageIdentified, ContributionTranslated)
+    accepts: ClassVar[tuple[type[Envelope], ...]] = (LanguageIdentified, ContributionTranslated)
 
     def __init__(
         self,
@@ -122,7 +125,7 @@ class ScorerStage(Stage):
         )
         return cls(policy, scorer, **extra)
 
-    def decode(self, value: bytes, settings: Settings) -> Any:
+    def decode(self, value: bytes, settings: Settings) -> ScorerInput:
         """Decode a record, keeping of a ``ContributionTranslated`` only what is scored.
 
         A translated contribution carries every target language; the scorer needs only the
@@ -154,8 +157,8 @@ class ScorerStage(Stage):
     def _needs_english(self, source_language: Any) -> bool:
         return self.toxicity is not None and source_language not in self.toxicity.languages
 
-    def process(self, events: Sequence[Any]) -> list[Envelope]:
-        jobs: list[tuple[Any, str, str]] = []  # (event, text, text_language) to score
+    def process(self, events: Sequence[ScorerInput]) -> list[Envelope]:
+        jobs: list[tuple[Any, str, str | None]] = []  # (event, text, text_language) to score
         outputs: list[Envelope] = []
         plans: list[tuple[Any, str | None, str | None]] = []
         facts = self._observe(events)
@@ -187,8 +190,9 @@ class ScorerStage(Stage):
         """Toxicity of each text, with its windows when the model says (``score_windows``)."""
         windowed = getattr(self.toxicity, "score_windows", None)
         if windowed is not None:
-            return windowed(texts)
-        return [WindowedScores(values) for values in self.toxicity.score(texts)]
+            return cast(list[WindowedScores], windowed(texts))
+        model: Any = self.toxicity  # only called with texts to score: a model is loaded
+        return [WindowedScores(values) for values in model.score(texts)]
 
     def _observe(self, events: Sequence[Any]) -> dict[int, Facts]:
         """The shared state's facts for each original of the batch, in one round trip."""
@@ -252,7 +256,7 @@ class ScorerStage(Stage):
         return out
 
     def _cluster_update(
-        self, event: Any, member: str, kind: str, cluster_id: str | None, size: int
+        self, event: ScorerInput, member: str, kind: str, cluster_id: str | None, size: int
     ) -> Envelope:
         """A ``scope="cluster"`` update telling ``member`` it is in ``cluster_id`` (derived
         id: a replay of ``event`` emits it again)."""
@@ -299,7 +303,7 @@ class ScorerStage(Stage):
                     value=value,
                     model=model,
                     text_language=lang,
-                    text_source=source,  # type: ignore[arg-type]
+                    text_source=source,
                     window_start=start,
                     window_end=end,
                 )

@@ -89,10 +89,13 @@ def batch_budget(settings: Settings) -> BatchBudget:
     return BatchBudget(max_tokens=settings.translation_max_batch_tokens, max_items=2048)
 
 
-class TranslatorStage(Stage):
+TranslatorInput = LanguageIdentified | TranslationCorrected
+
+
+class TranslatorStage(Stage[TranslatorInput]):
     name: ClassVar[str] = "translator"
     inputs: ClassVar[tuple[str, ...]] = ("identified", "corrections")
-    accepts: ClassVar[tuple[type, ...]] = (LanguageIdentified, TranslationCorrected)
+    accepts: ClassVar[tuple[type[Envelope], ...]] = (LanguageIdentified, TranslationCorrected)
 
     def __init__(
         self,
@@ -198,7 +201,7 @@ class TranslatorStage(Stage):
 
     # -- processing ---------------------------------------------------------------------------
 
-    def process(self, events: Sequence[Any]) -> list[Envelope]:
+    def process(self, events: Sequence[TranslatorInput]) -> list[Envelope]:
         self._learn([e for e in events if isinstance(e, TranslationCorrected)])
         identified = [e for e in events if isinstance(e, LanguageIdentified) and e.language.lang]
         fields: list[_Field] = []
@@ -248,7 +251,7 @@ class TranslatorStage(Stage):
             source = identified[n].language.lang or ""
             found = [
                 Translation(
-                    field=name,  # type: ignore[arg-type]
+                    field=name,
                     target_language=target,
                     text=memory[(source, target, text)],
                     origin="memory",
@@ -385,10 +388,10 @@ class TranslatorStage(Stage):
             by_target = grouped.setdefault(index[id(item.event)], {})
             by_target.setdefault(item.target, []).append(
                 Translation(
-                    field=item.name,  # type: ignore[arg-type]
+                    field=item.name,
                     target_language=item.target,
                     text=text,
-                    origin=origin,  # type: ignore[arg-type]
+                    origin=origin,
                     engine="+".join(dict.fromkeys(m.engine for m in item.models)),
                     model_id="+".join(m.model_id for m in item.models),
                     route=item.route,
@@ -415,7 +418,9 @@ class TranslatorStage(Stage):
             return [whole]
         base = len(self._event(event, "", [], []).to_json())
         # Each unit's share of the JSON: its items and a comma each (one more than needed).
-        units = [(ts, [], sum(len(t.model_dump_json()) + 1 for t in ts)) for ts in languages]
+        units: list[tuple[list[Translation], list[UnavailableTranslation], int]] = [
+            (ts, [], sum(len(t.model_dump_json()) + 1 for t in ts)) for ts in languages
+        ]
         units += [([], [u], len(u.model_dump_json()) + 1) for u in missing]
         packs: list[tuple[list[Translation], list[UnavailableTranslation]]] = []
         used = limit
@@ -444,7 +449,7 @@ class TranslatorStage(Stage):
         translations: list[Translation],
         missing: list[UnavailableTranslation],
     ) -> ContributionTranslated:
-        return event.derive(  # type: ignore[no-any-return]
+        return event.derive(
             ContributionTranslated,
             producer=self.name,
             part=part,

@@ -46,9 +46,10 @@ from pipeline.schemas.queue import (
     Report,
     Sanction,
 )
-from pipeline.schemas.statements import StatementOfReasons, statement_puid
+from pipeline.schemas.statements import Source, StatementOfReasons, statement_puid
+from pipeline.store.namespaces import CacheNamespace
 
-AUTHOR_SANCTIONS = "author-sanctions"  # store cache namespace: author key → sanctions (JSON)
+AUTHOR_SANCTIONS: CacheNamespace = "author-sanctions"  # author key → sanctions (JSON)
 RESTRICTING = ("premoderate", "suspend", "ban")  # sanctions that hide the author's new items
 RESTRICTIVE_HUMAN = {"reject": "rejected"}
 _APPEAL_REVERSAL = {"author": "approve", "reporter": "reject"}
@@ -325,7 +326,7 @@ def outcome_event_id_of(decision_event_id: str, outcome: str) -> uuid.UUID:
     return uuid.uuid5(DERIVED_NAMESPACE, name)
 
 
-def _source(item: QueueItem, reports_decided: bool) -> str:
+def _source(item: QueueItem, reports_decided: bool) -> Source:
     notices = [r.notice for r in item.reports if r.notice is not None]
     if any(n.trusted_flagger for n in notices):
         return "trusted_flagger"
@@ -418,7 +419,7 @@ def _sanction_statement(item: QueueItem, sanction: Sanction) -> StatementOfReaso
     facts = f"Account {sanction.action}: {sanction.statement}"
     return StatementOfReasons(
         **{**_common(item, sanction.event_id, sanction.at), "contribution_version": item.version},
-        restriction=sanction.action,  # type: ignore[arg-type]
+        restriction=sanction.action,
         category=category,
         **_ground(item, category),
         facts=facts[:MAX_FACTS],
@@ -455,9 +456,9 @@ def notice(
         contribution_version=item.version,
         occurred_at=occurred_at,
         platform=item.contribution.platform,
-        recipient_role=role,  # type: ignore[arg-type]
+        recipient_role=role,
         recipient=recipient,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         message=message,
         **fields,
     )
