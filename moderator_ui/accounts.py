@@ -14,14 +14,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from pipeline.errors import PermanentError
 from pipeline.languages import known_language
 from pipeline.schemas.envelope import utc_now
 from pipeline.store.base import QueueStore
-from pipeline.store.namespaces import CacheNamespace
 
 Role = Literal["moderator", "translator", "admin"]
 ROLES: tuple[Role, ...] = ("moderator", "translator", "admin")
-USERS: CacheNamespace = "users"
+USERS = "users"
 _INDEX = "_index"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 8
@@ -31,7 +31,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
 
 
-class AccountError(ValueError):
+class AccountError(PermanentError, ValueError):
     """A refused account change; the message says why."""
 
 
@@ -65,8 +65,7 @@ class Accounts:
         self.store = store
 
     def names(self) -> list[str]:
-        names: list[str] = json.loads(self.store.cache_get(USERS, _INDEX) or "[]")
-        return names
+        return json.loads(self.store.cache_get(USERS, _INDEX) or "[]")
 
     def get(self, name: str) -> User | None:
         raw = self.store.cache_get(USERS, name.lower())
@@ -95,7 +94,7 @@ class Accounts:
             raise AccountError(f"user {name!r} exists already")
         user = User(
             name=name,
-            role=role,
+            role=role,  # type: ignore[arg-type]
             password_hash=_hasher.hash(password),
             language=language,
             created_at=utc_now(),
@@ -110,7 +109,7 @@ class Accounts:
             raise AccountError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
         before = user.role
         if role != before:
-            user.role = role
+            user.role = role  # type: ignore[assignment]
             user.session_epoch += 1
         self._put(user)
         return user, before

@@ -21,13 +21,13 @@ from moderator_ui.audit import AuditLog
 from moderator_ui.idempotency import action_event_id
 from moderator_ui.review import NotFound
 from pipeline.api.context import AppContext
+from pipeline.errors import PermanentError
 from pipeline.schemas.envelope import Envelope, Trace, utc_now
 from pipeline.schemas.moderation import AppealDecided, AuthorSanctioned, SanctionLifted
 from pipeline.schemas.queue import Appeal, QueueItem, Sanction
-from pipeline.store.namespaces import CacheNamespace
 
 E = TypeVar("E", bound=Envelope)
-PENDING: CacheNamespace = "ui-moderation"
+PENDING = "ui-moderation"
 PENDING_TTL_S = 3600
 SANCTION_LABELS = {
     "warn": "Warn",
@@ -37,11 +37,11 @@ SANCTION_LABELS = {
 }
 
 
-class Refused(Exception):
+class Refused(PermanentError):
     """The action is not allowed for this moderator (HTTP 403)."""
 
 
-class Stale(Exception):
+class Stale(PermanentError):
     """The action no longer applies: already decided, lifted or being applied (HTTP 409)."""
 
 
@@ -311,7 +311,7 @@ class Moderation:
         self.ctx.publish([event])
         pending = Pending(
             event_id=str(event.event_id),
-            kind=kind,
+            kind=kind,  # type: ignore[arg-type]
             target=target,
             by=user,
             at=utc_now(),

@@ -36,11 +36,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from moderator_ui.audit import AuditLog
 from moderator_ui.idempotency import action_event_id, action_ids
 from pipeline.api.context import AppContext
+from pipeline.errors import PermanentError
 from pipeline.schemas import ModerationDecided
 from pipeline.schemas.envelope import Trace, utc_now
 from pipeline.schemas.queue import Decision, QueueItem
 from pipeline.store.base import QueueQuery
-from pipeline.store.namespaces import CacheNamespace
 
 DecisionKind = Literal["approve", "reject", "escalate"]
 PublishedKind = Literal["approve", "reject", "escalate", "requeue"]
@@ -53,22 +53,22 @@ STATE_OF = {
     "escalate": "escalated",
     "requeue": "needs_review",
 }
-MARKERS: CacheNamespace = "ui-decided"
+MARKERS = "ui-decided"
 MARKER_TTL_S = 3600
 BULK_LIMIT = 1000
 
 
-class Taken(Exception):
+class Taken(PermanentError):
     def __init__(self, holder: str) -> None:
         super().__init__(f"{holder} is reviewing this item")
         self.holder = holder
 
 
-class Conflict(Exception):
+class Conflict(PermanentError):
     """The item changed since the moderator looked at it; the message says how."""
 
 
-class NotFound(Exception):
+class NotFound(PermanentError):
     pass
 
 

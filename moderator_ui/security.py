@@ -27,13 +27,13 @@ from fastapi import HTTPException, Request, status
 
 from moderator_ui.accounts import Accounts, Role, User
 from pipeline.config import Settings
+from pipeline.errors import PermanentError
 from pipeline.store.base import QueueStore
-from pipeline.store.namespaces import CacheNamespace
 
 SESSION_COOKIE = "hemicycle_session"
 LOGIN_CSRF_COOKIE = "hemicycle_login_csrf"
-SESSIONS: CacheNamespace = "sessions"
-FAILURES: CacheNamespace = "login-failures"
+SESSIONS = "sessions"
+FAILURES = "login-failures"
 LOCKOUT_S = 300
 
 
@@ -117,7 +117,7 @@ class Sessions:
         self.store.cache_set(FAILURES, user_key, "0", ttl_s=1)
 
 
-class LoginRequired(Exception):
+class LoginRequired(PermanentError):
     """Raised for a page that needs a login: the app redirects to the login form."""
 
     def __init__(self, next_url: str) -> None:

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from pipeline.dsa.codes import EEA_COUNTRIES
+from pipeline.errors import PermanentError
 from pipeline.languages import EU_LANGUAGES, known_language
 
 ENV_PREFIX = "HEMICYCLE_"
@@ -61,7 +62,7 @@ EVENT_TOPICS: dict[str, str] = {
 }
 
 
-class ConfigError(Exception):
+class ConfigError(PermanentError):
     """Invalid configuration; the message names each offending key."""
 
 

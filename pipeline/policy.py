@@ -25,6 +25,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from pipeline.errors import PermanentError
 from pipeline.schemas.codec import describe_validation_error
 
 Action = Literal["auto_approve", "needs_review", "auto_hide", "escalate"]
@@ -137,7 +138,7 @@ class Policy(_Strict):
         return review, hide, source
 
 
-class PolicyError(ValueError):
+class PolicyError(PermanentError, ValueError):
     """An invalid policy file; the message names the setting."""
 
 

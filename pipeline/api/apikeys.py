@@ -24,12 +24,12 @@ from pydantic import TypeAdapter, ValidationError
 
 from pipeline.api.context import AppContext
 from pipeline.api.models import ApiError
+from pipeline.errors import PermanentError
 from pipeline.schemas.codec import describe_validation_error
 from pipeline.schemas.keys import Platform
 from pipeline.store.base import QueueStore
-from pipeline.store.namespaces import CacheNamespace
 
-NAMESPACE: CacheNamespace = "apikeys"
+NAMESPACE = "apikeys"
 KEY_PREFIX = "hmc"
 _RANDOM_BYTES = 24  # 32 URL-safe characters
 _MAX_KEY_CHARS = 512
@@ -42,7 +42,7 @@ bearer_scheme = HTTPBearer(
 )
 
 
-class ApiKeyError(ValueError):
+class ApiKeyError(PermanentError, ValueError):
     """An unusable platform name or key; the message says why."""
 
 

@@ -27,6 +27,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pipeline.bus.base import BusError
+from pipeline.errors import HemicycleError, PermanentError
 from pipeline.logs import get_logger
 from pipeline.schemas.codec import describe_validation_error
 from pipeline.store.base import StoreError
@@ -43,7 +44,7 @@ MAX_DEPTH = 32
 MAX_LISTED_ERRORS = 20
 
 
-class _TooManyFields(ValueError):
+class _TooManyFields(PermanentError, ValueError):
     def __init__(self, count: int) -> None:
         super().__init__(count)
         self.count = count
@@ -135,7 +136,7 @@ class ErrorBody(BaseModel):
     errors: list[ItemError] = Field(default_factory=list)
 
 
-class ApiError(Exception):
+class ApiError(HemicycleError):
     """An answer other than success; :class:`ApiRoute` renders it as :class:`ErrorBody`."""
 
     def __init__(
@@ -398,7 +399,7 @@ def inline_schema(model: type[BaseModel], **changes: Any) -> dict[str, Any]:
             return [resolve(value) for value in node]
         return node
 
-    out: dict[str, Any] = resolve(schema)
+    out = resolve(schema)
     out.update(changes)
     return out
 

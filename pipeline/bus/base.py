@@ -29,20 +29,22 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from pipeline.errors import HemicycleError, PermanentError, TransientError
 
-class BusError(Exception):
+
+class BusError(HemicycleError):
     """Base of bus failures."""
 
 
-class BusUnavailable(BusError):
+class BusUnavailable(BusError, TransientError):
     """Transient failure: the bus cannot be reached now; retrying may succeed."""
 
 
-class BusConfigError(BusError):
+class BusConfigError(BusError, PermanentError):
     """Permanent failure: the bus is misconfigured for this request."""
 
 
-class RecordsRefused(BusError):
+class RecordsRefused(BusError, PermanentError):
     """The bus refused some records for what they are; every other record is durable.
 
     ``refused`` maps the position of each refused record among the records published since

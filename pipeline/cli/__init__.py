@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pipeline.cli.common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Handlers
 from pipeline.config import ConfigError, load_settings
+from pipeline.errors import PermanentError, TransientError
 from pipeline.logs import setup_logging
 
 __all__ = ["EXIT_BROKEN_PIPE", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_cli", "main"]
@@ -69,9 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = handler(args, settings)
         sys.stdout.flush()  # a reader gone shows here, not as a traceback at interpreter exit
         return code
-    except (FileNotFoundError, ConfigError) as exc:  # e.g. a worker's own config file
+    except (FileNotFoundError, PermanentError) as exc:  # e.g. a worker's own config file
         print(f"hemicycle: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except TransientError as exc:  # a backend out of reach: the same command may work later
+        print(f"hemicycle: {exc} (try again later)", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

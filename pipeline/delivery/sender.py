@@ -33,6 +33,7 @@ from tenacity import (
 from pipeline.delivery.payloads import Payload, payload_body
 from pipeline.delivery.signing import EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
 from pipeline.delivery.webhooks import PlatformWebhook
+from pipeline.errors import HemicycleError, PermanentError, TransientError
 
 if TYPE_CHECKING:
     from pipeline.config import Settings
@@ -43,7 +44,7 @@ SNIPPET_BYTES = 1024
 SNIPPET_CHARS = 200
 
 
-class WebhookError(Exception):
+class WebhookError(HemicycleError):
     """A delivery that did not succeed. ``reason`` is meant for humans and dead letters."""
 
     def __init__(self, reason: str, *, permanent: bool, attempts: int) -> None:
@@ -61,7 +62,7 @@ class Receipt:
     attempts: int
 
 
-class _Transient(Exception):
+class _Transient(TransientError):
     def __init__(self, detail: str, snippet: str = "", retry_after: float | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
@@ -69,7 +70,7 @@ class _Transient(Exception):
         self.retry_after = retry_after
 
 
-class _Permanent(Exception):
+class _Permanent(PermanentError):
     def __init__(self, detail: str, snippet: str = "") -> None:
         super().__init__(detail)
         self.detail = detail
@@ -80,7 +81,7 @@ def _tail(snippet: str) -> str:
     return f": {snippet}" if snippet else ""
 
 
-class _Aborted(Exception):
+class _Aborted(HemicycleError):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail

@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from pipeline.dsa.codes import KEYWORDS, MAX_SHORT_TEXT, STATEMENT_CATEGORIES
+from pipeline.errors import PermanentError
 
 # Every key of Hemicycle's taxonomy; the shipped table maps each of them.
 REPORT_REASONS = ("spam", "offensive", "does_not_belong", "illegal")
@@ -45,7 +46,7 @@ TAXONOMY: tuple[str, ...] = tuple(
 )
 
 
-class CategoryTableError(ValueError):
+class CategoryTableError(PermanentError, ValueError):
     """The category table cannot be used; the message names the file and the row."""
 
 

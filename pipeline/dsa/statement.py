@@ -35,6 +35,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pipeline.dsa import codes
 from pipeline.dsa.categories import CategoryTable, cached_table
 from pipeline.dsa.scrub import scrub, scrub_optional
+from pipeline.errors import PermanentError
 from pipeline.schemas.statements import StatementOfReasons
 
 ILLEGAL = "DECISION_GROUND_ILLEGAL_CONTENT"
@@ -117,7 +118,7 @@ Required2000 = Annotated[str, Field(max_length=codes.MAX_EXPLANATION), AfterVali
 EndDate = Annotated[str, _date_between(None, "2038-01-01")]
 
 
-class RuleError(ValueError):
+class RuleError(PermanentError, ValueError):
     """Cross-field rules broken, each as (field, message)."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
@@ -125,7 +126,7 @@ class RuleError(ValueError):
         self.problems = problems
 
 
-class DsaRefused(ValueError):
+class DsaRefused(PermanentError, ValueError):
     """A statement the Transparency Database would refuse; ``problems`` maps field → messages."""
 
     def __init__(self, puid: str | None, problems: dict[str, list[str]]) -> None:

@@ -21,15 +21,15 @@ from typing import Any
 
 import httpx
 
+from pipeline.errors import HemicycleError
 from pipeline.store.base import QueueStore
-from pipeline.store.namespaces import CacheNamespace
 
-NAMESPACE: CacheNamespace = "dsa-submitted"
+NAMESPACE = "dsa-submitted"
 MAX_BATCH = 100
 MAX_WAIT_S = 60.0
 
 
-class SubmitError(Exception):
+class SubmitError(HemicycleError):
     """The run stopped: a refusal (names the puid and field) or the API out of reach."""
 
 

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Protocol
 
+from pipeline.errors import PermanentError
+
 __all__ = [
     "ArgosBackend",
     "ModelInfo",
@@ -73,7 +75,7 @@ _LANG_CODE = re.compile(r"^[a-z]{2,3}$")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class TranslationModelError(Exception):
+class TranslationModelError(PermanentError):
     """A model directory / package is missing, invalid, or asked for a pair it lacks."""
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pipeline.config import Settings
+from pipeline.errors import PermanentError
 from pipeline.models.segment import segment
 from pipeline.privacy.keyring import DATA_KEYS, Keyring, key_id
 from pipeline.schemas.envelope import Envelope
@@ -36,7 +37,7 @@ PAGE = 500
 MAX_SEGMENT_CHARS = 400  # the translator's default segmentation
 
 
-class NothingToErase(LookupError):
+class NothingToErase(PermanentError, LookupError):
     """No contribution of this platform matches: nothing was erased."""
 
 
@@ -90,7 +91,7 @@ def erase(
             contribution_id=cid,
             contribution_version=max(1, _versions(store.get(cid))),
             platform=platform,
-            scope=scope,
+            scope=scope,  # type: ignore[arg-type]
             requested_by=requested_by,
         )
         for cid in targets

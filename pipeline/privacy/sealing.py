@@ -34,6 +34,7 @@ from typing import Any, Final
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from pipeline.errors import PermanentError
 from pipeline.privacy.keyring import ERASED_KEY, Erased, Keyring, key_id
 from pipeline.schemas.contribution import SEALED_PREFIX
 from pipeline.schemas.events import (
@@ -54,7 +55,7 @@ ERASED_TEXT: Final = "[erased]"
 NONCE_BYTES = 12
 
 
-class SealError(ValueError):
+class SealError(PermanentError, ValueError):
     """A sealed field that cannot be opened (not an erased one)."""
 
 

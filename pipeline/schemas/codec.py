@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar, overload
+from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from pipeline.schemas.envelope import Envelope
+from pipeline.errors import PermanentError
 from pipeline.schemas.events import (
     ContributionScored,
     ContributionSubmitted,
@@ -27,8 +27,7 @@ from pipeline.schemas.moderation import (
     SanctionLifted,
 )
 
-# Every event the system writes: what :func:`decode_event` returns without ``expected``.
-Event = (
+AnyEvent = Annotated[
     ContributionSubmitted
     | LanguageIdentified
     | ContributionScored
@@ -43,12 +42,11 @@ Event = (
     | AuthorSanctioned
     | SanctionLifted
     | PartyNotified
-    | ErasureRequested
-)
+    | ErasureRequested,
+    Field(discriminator="type"),
+]
 
-AnyEvent = Annotated[Event, Field(discriminator="type")]
-
-EVENT_TYPES: dict[str, type[Envelope]] = {
+EVENT_TYPES: dict[str, type] = {
     cls.__name__: cls
     for cls in (
         ContributionSubmitted,
@@ -69,13 +67,10 @@ EVENT_TYPES: dict[str, type[Envelope]] = {
     )
 }
 
-_ADAPTER: TypeAdapter[Event] = TypeAdapter(AnyEvent)
-
-E = TypeVar("E", bound=Envelope)
-E2 = TypeVar("E2", bound=Envelope)
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
 
 
-class EventDecodeError(ValueError):
+class EventDecodeError(PermanentError, ValueError):
     """A record that is not a valid event. ``reason`` is meant for humans and dead letters."""
 
     def __init__(self, reason: str) -> None:
@@ -115,58 +110,17 @@ def _is_union_tag(part: object) -> bool:
     return isinstance(part, str) and part in EVENT_TYPES
 
 
-@overload
 def decode_event(
     value: bytes | str,
     *,
-    expected: None = None,
+    expected: tuple[type, ...] | None = None,
     context: dict[str, Any] | None = None,
     max_bytes: int | None = None,
-) -> Event: ...
-
-
-@overload
-def decode_event(
-    value: bytes | str,
-    *,
-    expected: tuple[type[E]],
-    context: dict[str, Any] | None = None,
-    max_bytes: int | None = None,
-) -> E: ...
-
-
-@overload
-def decode_event(
-    value: bytes | str,
-    *,
-    expected: tuple[type[E], type[E2]],
-    context: dict[str, Any] | None = None,
-    max_bytes: int | None = None,
-) -> E | E2: ...
-
-
-@overload
-def decode_event(
-    value: bytes | str,
-    *,
-    expected: tuple[type[E], ...],
-    context: dict[str, Any] | None = None,
-    max_bytes: int | None = None,
-) -> E: ...
-
-
-def decode_event(
-    value: bytes | str,
-    *,
-    expected: tuple[type[Envelope], ...] | None = None,
-    context: dict[str, Any] | None = None,
-    max_bytes: int | None = None,
-) -> Envelope:
+) -> Any:
     """Parse one record value into an event, or raise :class:`EventDecodeError`.
 
     ``expected`` restricts the accepted event classes (a langid worker accepts only
-    ``ContributionSubmitted``) and narrows the type returned; ``context`` carries limits such
-    as ``max_body_chars``.
+    ``ContributionSubmitted``); ``context`` carries limits such as ``max_body_chars``.
     """
     if max_bytes is not None and len(value) > max_bytes:
         raise EventDecodeError(f"payload of {len(value)} bytes exceeds the limit of {max_bytes}")

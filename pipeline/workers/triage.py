@@ -33,6 +33,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from pipeline.config import Settings
+from pipeline.errors import TransientError
 from pipeline.logs import get_logger
 from pipeline.policy import Policy, PolicyDecision, PolicyInputs, decide, load_policy
 from pipeline.schemas import (
@@ -56,7 +57,6 @@ from pipeline.schemas.moderation import (
 )
 from pipeline.schemas.queue import Decision, QueueItem, Sanction
 from pipeline.store.base import QueueStore, SaveResult, Write
-from pipeline.store.namespaces import CacheNamespace
 from pipeline.workers import triage_record as rec
 from pipeline.workers.runner import Stage
 from pipeline.workers.triage_record import auto_outcome_id
@@ -67,11 +67,11 @@ _OUTCOMES = {"auto_approved": "approved", "auto_hidden": "hidden"}
 _HUMAN_STATES = {"approve": "approved", "reject": "rejected", "escalate": "escalated"}
 # What the platform is told; a requeue (an undone first decision) puts it back under review.
 _HUMAN_OUTCOMES = {**_HUMAN_STATES, "requeue": "needs_review"}
-PENDING: CacheNamespace = "triage-pending"
+PENDING = "triage-pending"
 PENDING_TTL_S = 7 * 24 * 3600
 
 
-class ConcurrentWriteError(RuntimeError):
+class ConcurrentWriteError(TransientError, RuntimeError):
     """The item kept changing under us; the runner retries the event."""
 
 
@@ -92,22 +92,7 @@ def _later(a: datetime, b: datetime) -> datetime:
     return a if a >= b else b
 
 
-TriageInput = (
-    LanguageIdentified
-    | ContributionScored
-    | ContributionTranslated
-    | TranslationCorrected
-    | ModerationDecided
-    | ContributionReported
-    | AppealFiled
-    | AppealDecided
-    | AuthorSanctioned
-    | SanctionLifted
-    | ErasureRequested
-)
-
-
-class TriageStage(Stage[TriageInput]):
+class TriageStage(Stage):
     name: ClassVar[str] = "triage"
     inputs: ClassVar[tuple[str, ...]] = (
         "identified",
@@ -117,7 +102,7 @@ class TriageStage(Stage[TriageInput]):
         "decisions",
         "reports",
     )
-    accepts: ClassVar[tuple[type[Envelope], ...]] = (
+    accepts: ClassVar[tuple[type, ...]] = (
         LanguageIdentified,
         ContributionScored,
         ContributionTranslated,
@@ -162,7 +147,7 @@ class TriageStage(Stage[TriageInput]):
         policy = policy.model_copy(update={"reports_hide_after": settings.reports_hide_after})
         return cls(store, policy, wait_for_scores=settings.triage_wait_for_scores)
 
-    def process(self, events: Sequence[TriageInput]) -> list[Envelope]:
+    def process(self, events: Sequence[Any]) -> list[Envelope]:
         """Apply a batch: each contribution's events in order, folded into one write.
 
         A contribution's results mostly arrive together: the batch's items are read in one
@@ -683,7 +668,7 @@ class TriageStage(Stage[TriageInput]):
             kind="sanction_lifted",
             outcome="lifted",
             message=f"Your {lifted.action} was lifted: {event.reason}",
-            sanction=lifted.action,
+            sanction=lifted.action,  # type: ignore[arg-type]
             occurred_at=event.occurred_at,
             trace_id=event.trace.trace_id,
         )
