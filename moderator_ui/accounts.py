@@ -18,10 +18,11 @@ from pipeline.errors import PermanentError
 from pipeline.languages import known_language
 from pipeline.schemas.envelope import utc_now
 from pipeline.store.base import QueueStore
+from pipeline.store.namespaces import CacheNamespace
 
 Role = Literal["moderator", "translator", "admin"]
 ROLES: tuple[Role, ...] = ("moderator", "translator", "admin")
-USERS = "users"
+USERS: CacheNamespace = "users"
 _INDEX = "_index"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 8
@@ -65,7 +66,8 @@ class Accounts:
         self.store = store
 
     def names(self) -> list[str]:
-        return json.loads(self.store.cache_get(USERS, _INDEX) or "[]")
+        names: list[str] = json.loads(self.store.cache_get(USERS, _INDEX) or "[]")
+        return names
 
     def get(self, name: str) -> User | None:
         raw = self.store.cache_get(USERS, name.lower())
@@ -94,7 +96,7 @@ class Accounts:
             raise AccountError(f"user {name!r} exists already")
         user = User(
             name=name,
-            role=role,  # type: ignore[arg-type]
+            role=role,
             password_hash=_hasher.hash(password),
             language=language,
             created_at=utc_now(),
@@ -109,7 +111,7 @@ class Accounts:
             raise AccountError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
         before = user.role
         if role != before:
-            user.role = role  # type: ignore[assignment]
+            user.role = role
             user.session_epoch += 1
         self._put(user)
         return user, before

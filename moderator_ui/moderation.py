@@ -25,9 +25,10 @@ from pipeline.errors import PermanentError
 from pipeline.schemas.envelope import Envelope, Trace, utc_now
 from pipeline.schemas.moderation import AppealDecided, AuthorSanctioned, SanctionLifted
 from pipeline.schemas.queue import Appeal, QueueItem, Sanction
+from pipeline.store.namespaces import CacheNamespace
 
 E = TypeVar("E", bound=Envelope)
-PENDING = "ui-moderation"
+PENDING: CacheNamespace = "ui-moderation"
 PENDING_TTL_S = 3600
 SANCTION_LABELS = {
     "warn": "Warn",
@@ -311,7 +312,7 @@ class Moderation:
         self.ctx.publish([event])
         pending = Pending(
             event_id=str(event.event_id),
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             target=target,
             by=user,
             at=utc_now(),

@@ -41,6 +41,7 @@ from pipeline.schemas import ModerationDecided
 from pipeline.schemas.envelope import Trace, utc_now
 from pipeline.schemas.queue import Decision, QueueItem
 from pipeline.store.base import QueueQuery
+from pipeline.store.namespaces import CacheNamespace
 
 DecisionKind = Literal["approve", "reject", "escalate"]
 PublishedKind = Literal["approve", "reject", "escalate", "requeue"]
@@ -53,7 +54,7 @@ STATE_OF = {
     "escalate": "escalated",
     "requeue": "needs_review",
 }
-MARKERS = "ui-decided"
+MARKERS: CacheNamespace = "ui-decided"
 MARKER_TTL_S = 3600
 BULK_LIMIT = 1000
 

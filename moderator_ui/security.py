@@ -29,11 +29,12 @@ from moderator_ui.accounts import Accounts, Role, User
 from pipeline.config import Settings
 from pipeline.errors import PermanentError
 from pipeline.store.base import QueueStore
+from pipeline.store.namespaces import CacheNamespace
 
 SESSION_COOKIE = "hemicycle_session"
 LOGIN_CSRF_COOKIE = "hemicycle_login_csrf"
-SESSIONS = "sessions"
-FAILURES = "login-failures"
+SESSIONS: CacheNamespace = "sessions"
+FAILURES: CacheNamespace = "login-failures"
 LOCKOUT_S = 300
 
 

@@ -28,8 +28,9 @@ from pipeline.errors import PermanentError
 from pipeline.schemas.codec import describe_validation_error
 from pipeline.schemas.keys import Platform
 from pipeline.store.base import QueueStore
+from pipeline.store.namespaces import CacheNamespace
 
-NAMESPACE = "apikeys"
+NAMESPACE: CacheNamespace = "apikeys"
 KEY_PREFIX = "hmc"
 _RANDOM_BYTES = 24  # 32 URL-safe characters
 _MAX_KEY_CHARS = 512

@@ -399,7 +399,7 @@ def inline_schema(model: type[BaseModel], **changes: Any) -> dict[str, Any]:
             return [resolve(value) for value in node]
         return node
 
-    out = resolve(schema)
+    out: dict[str, Any] = resolve(schema)
     out.update(changes)
     return out
 

@@ -23,8 +23,9 @@ import httpx
 
 from pipeline.errors import HemicycleError
 from pipeline.store.base import QueueStore
+from pipeline.store.namespaces import CacheNamespace
 
-NAMESPACE = "dsa-submitted"
+NAMESPACE: CacheNamespace = "dsa-submitted"
 MAX_BATCH = 100
 MAX_WAIT_S = 60.0
 

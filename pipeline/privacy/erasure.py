@@ -91,7 +91,7 @@ def erase(
             contribution_id=cid,
             contribution_version=max(1, _versions(store.get(cid))),
             platform=platform,
-            scope=scope,  # type: ignore[arg-type]
+            scope=scope,
             requested_by=requested_by,
         )
         for cid in targets

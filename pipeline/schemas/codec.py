@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, overload
 
 from pydantic import Field, TypeAdapter, ValidationError
 
 from pipeline.errors import PermanentError
+from pipeline.schemas.envelope import Envelope
 from pipeline.schemas.events import (
     ContributionScored,
     ContributionSubmitted,
@@ -27,7 +28,8 @@ from pipeline.schemas.moderation import (
     SanctionLifted,
 )
 
-AnyEvent = Annotated[
+# Every event the system writes: what :func:`decode_event` returns without ``expected``.
+Event = (
     ContributionSubmitted
     | LanguageIdentified
     | ContributionScored
@@ -42,11 +44,12 @@ AnyEvent = Annotated[
     | AuthorSanctioned
     | SanctionLifted
     | PartyNotified
-    | ErasureRequested,
-    Field(discriminator="type"),
-]
+    | ErasureRequested
+)
 
-EVENT_TYPES: dict[str, type] = {
+AnyEvent = Annotated[Event, Field(discriminator="type")]
+
+EVENT_TYPES: dict[str, type[Envelope]] = {
     cls.__name__: cls
     for cls in (
         ContributionSubmitted,
@@ -67,7 +70,10 @@ EVENT_TYPES: dict[str, type] = {
     )
 }
 
-_ADAPTER: TypeAdapter[Any] = TypeAdapter(AnyEvent)
+_ADAPTER: TypeAdapter[Event] = TypeAdapter(AnyEvent)
+
+E = TypeVar("E", bound=Envelope)
+E2 = TypeVar("E2", bound=Envelope)
 
 
 class EventDecodeError(PermanentError, ValueError):
@@ -110,17 +116,58 @@ def _is_union_tag(part: object) -> bool:
     return isinstance(part, str) and part in EVENT_TYPES
 
 
+@overload
 def decode_event(
     value: bytes | str,
     *,
-    expected: tuple[type, ...] | None = None,
+    expected: None = None,
     context: dict[str, Any] | None = None,
     max_bytes: int | None = None,
-) -> Any:
+) -> Event: ...
+
+
+@overload
+def decode_event(
+    value: bytes | str,
+    *,
+    expected: tuple[type[E]],
+    context: dict[str, Any] | None = None,
+    max_bytes: int | None = None,
+) -> E: ...
+
+
+@overload
+def decode_event(
+    value: bytes | str,
+    *,
+    expected: tuple[type[E], type[E2]],
+    context: dict[str, Any] | None = None,
+    max_bytes: int | None = None,
+) -> E | E2: ...
+
+
+@overload
+def decode_event(
+    value: bytes | str,
+    *,
+    expected: tuple[type[E], ...],
+    context: dict[str, Any] | None = None,
+    max_bytes: int | None = None,
+) -> E: ...
+
+
+def decode_event(
+    value: bytes | str,
+    *,
+    expected: tuple[type[Envelope], ...] | None = None,
+    context: dict[str, Any] | None = None,
+    max_bytes: int | None = None,
+) -> Envelope:
     """Parse one record value into an event, or raise :class:`EventDecodeError`.
 
     ``expected`` restricts the accepted event classes (a langid worker accepts only
-    ``ContributionSubmitted``); ``context`` carries limits such as ``max_body_chars``.
+    ``ContributionSubmitted``) and narrows the type returned; ``context`` carries limits such
+    as ``max_body_chars``.
     """
     if max_bytes is not None and len(value) > max_bytes:
         raise EventDecodeError(f"payload of {len(value)} bytes exceeds the limit of {max_bytes}")

@@ -20,6 +20,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pipeline.errors import HemicycleError, TransientError
 from pipeline.schemas.keys import contribution_key
 from pipeline.schemas.queue import QueueItem, QueueState
+from pipeline.store.namespaces import Namespace
 
 Order = Literal["priority", "oldest"]
 QueryOrder = Literal["priority", "oldest", "newest"]
@@ -312,14 +313,14 @@ class QueueStore(ABC):
     # Cache: namespaced key/value (e.g. translations of identical segments).
 
     @abstractmethod
-    def cache_get(self, namespace: str, key: str) -> str | None: ...
+    def cache_get(self, namespace: Namespace, key: str) -> str | None: ...
 
     @abstractmethod
     def cache_set(
-        self, namespace: str, key: str, value: str, ttl_s: float | None = None
+        self, namespace: Namespace, key: str, value: str, ttl_s: float | None = None
     ) -> None: ...
 
-    def cache_add(self, namespace: str, key: str, value: str) -> str:
+    def cache_add(self, namespace: Namespace, key: str, value: str) -> str:
         """Set ``key`` to ``value`` unless it exists (no expiry); return the value it holds.
 
         Atomic in every backend: of two processes adding the same key at once, both get the
@@ -332,15 +333,15 @@ class QueueStore(ABC):
         return value
 
     @abstractmethod
-    def cache_clear(self, namespace: str) -> None:
+    def cache_clear(self, namespace: Namespace) -> None:
         """Remove every key of ``namespace``."""
 
-    def cache_delete(self, namespace: str, keys: Iterable[str]) -> None:
+    def cache_delete(self, namespace: Namespace, keys: Iterable[str]) -> None:
         """Remove ``keys`` (missing ones are ignored)."""
         for key in keys:
             self.cache_set(namespace, key, "", ttl_s=0.001)
 
-    def cache_get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, str]:
+    def cache_get_many(self, namespace: Namespace, keys: Iterable[str]) -> dict[str, str]:
         """The cached values of ``keys`` that exist (missing and expired keys are absent).
 
         Backends override this with a few round trips in all; this default asks key by key.
@@ -353,7 +354,7 @@ class QueueStore(ABC):
         return found
 
     def cache_set_many(
-        self, namespace: str, items: Mapping[str, str], ttl_s: float | None = None
+        self, namespace: Namespace, items: Mapping[str, str], ttl_s: float | None = None
     ) -> None:
         """Set every key of ``items`` (same ``ttl_s`` for all); backends batch the writes."""
         for key, value in items.items():

@@ -34,7 +34,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from pipeline.bus.base import (
     Bus,
@@ -66,15 +66,21 @@ class StageError(PermanentError):
     """An event this stage can never process (permanent): dead-lettered without retries."""
 
 
-class Stage(ABC):
-    """One pipeline stage: a function from a batch of input events to output events."""
+InT = TypeVar("InT", bound=Envelope)
+
+
+class Stage(ABC, Generic[InT]):
+    """One pipeline stage: a function from a batch of input events to output events.
+
+    ``InT`` is the type of its input events: the union of the classes in ``accepts``.
+    """
 
     name: ClassVar[str]
     inputs: ClassVar[tuple[str, ...]]  # logical topics (see pipeline.config.TOPICS)
     accepts: ClassVar[tuple[type[Envelope], ...]]
 
     @abstractmethod
-    def process(self, events: Sequence[Any]) -> list[Envelope]:
+    def process(self, events: Sequence[InT]) -> Sequence[Envelope]:
         """Outputs for ``events`` (already validated, in partition order).
 
         Raise :class:`StageError` for an event that can never succeed; any other exception
@@ -83,20 +89,21 @@ class Stage(ABC):
 
     @classmethod
     @abstractmethod
-    def from_settings(cls, settings: Settings, store: QueueStore) -> Stage:
+    def from_settings(cls, settings: Settings, store: QueueStore) -> Stage[InT]:
         """Build the stage from configuration (loading its models from local paths)."""
 
-    def decode(self, value: bytes, settings: Settings) -> Any:
+    def decode(self, value: bytes, settings: Settings) -> InT:
         """One record value as a validated event; raise :class:`EventDecodeError` (with a
         reason: the record is dead-lettered). A stage may drop parts it never reads first."""
-        return decode_event(
+        event = decode_event(
             value,
             expected=self.accepts,
             context=settings.validation_context,
             max_bytes=settings.max_event_bytes,
         )
+        return cast(InT, event)  # one of ``accepts``, the classes InT stands for
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release models and connections."""
 
 
@@ -122,7 +129,7 @@ class Runner:
     """
 
     def __init__(
-        self, stage: Stage, bus: Bus, settings: Settings, *, metrics: bool = False
+        self, stage: Stage[Any], bus: Bus, settings: Settings, *, metrics: bool = False
     ) -> None:
         self.stage = stage
         self.bus = bus
@@ -159,7 +166,7 @@ class Runner:
                 self.metrics.maybe_update_lag(self.lag)
             return 0
         started = time.perf_counter()
-        valid: list[tuple[Record, Any]] = []
+        valid: list[tuple[Record, Envelope]] = []
         dead: list[DeadLetter] = []
         for record in records:
             try:
@@ -210,7 +217,7 @@ class Runner:
         self,
         outputs: list[Envelope],
         dead: list[DeadLetter],
-        valid: list[tuple[Record, Any]],
+        valid: list[tuple[Record, Envelope]],
     ) -> tuple[list[Envelope], list[DeadLetter], int]:
         """Publish and flush outputs and dead letters: (outputs published, every dead letter,
         how many of those the bus refused).
@@ -287,11 +294,13 @@ class Runner:
         published = [event for position, event in enumerate(outputs) if position not in refused]
         return published, dead + letters, len(undeliverable)
 
-    def _process(self, valid: list[tuple[Record, Any]]) -> tuple[list[Envelope], list[DeadLetter]]:
+    def _process(
+        self, valid: list[tuple[Record, Envelope]]
+    ) -> tuple[list[Envelope], list[DeadLetter]]:
         if not valid:
             return [], []
         try:
-            return self.stage.process([event for _, event in valid]), []
+            return list(self.stage.process([event for _, event in valid])), []
         except (BusError, StoreError):
             raise
         except Exception as exc:
@@ -310,7 +319,7 @@ class Runner:
         return outputs, dead
 
     def _process_one(
-        self, record: Record, event: Any, first_error: Exception | None = None
+        self, record: Record, event: Envelope, first_error: Exception | None = None
     ) -> tuple[list[Envelope], list[DeadLetter]]:
         attempts = 0 if first_error is None else 1
         error = first_error
@@ -325,7 +334,7 @@ class Runner:
                 self.sleep(delay * 2 ** (attempts - 1))
             attempts += 1
             try:
-                return self.stage.process([event]), []
+                return list(self.stage.process([event])), []
             except (BusError, StoreError):
                 raise
             except Exception as exc:
@@ -337,7 +346,13 @@ class Runner:
         return [], [letter]
 
     def _dead_letter(
-        self, record: Record, reason: str, error_type: str, *, attempts: int, event: Any = None
+        self,
+        record: Record,
+        reason: str,
+        error_type: str,
+        *,
+        attempts: int,
+        event: Envelope | None = None,
     ) -> DeadLetter:
         head = payload_head(record.value)
         key = None
@@ -353,7 +368,7 @@ class Runner:
             ids = {"contribution_id": key[:200]}
         return DeadLetter(
             reason=bounded(reason, REASON_MAX_CHARS),
-            error_type=error_type,  # type: ignore[arg-type]
+            error_type=error_type,
             origin=Origin(
                 topic=record.topic,
                 partition=record.partition,
@@ -371,8 +386,8 @@ class Runner:
         )
 
     def _open(
-        self, valid: list[tuple[Record, Any]], dead: list[DeadLetter]
-    ) -> list[tuple[Record, Any]]:
+        self, valid: list[tuple[Record, Envelope]], dead: list[DeadLetter]
+    ) -> list[tuple[Record, Envelope]]:
         """Open the sealed fields of the batch (one key lookup); what cannot be opened is
         dead-lettered (an erased field opens as ``[erased]``)."""
         try:

@@ -57,6 +57,7 @@ from pipeline.schemas.moderation import (
 )
 from pipeline.schemas.queue import Decision, QueueItem, Sanction
 from pipeline.store.base import QueueStore, SaveResult, Write
+from pipeline.store.namespaces import CacheNamespace
 from pipeline.workers import triage_record as rec
 from pipeline.workers.runner import Stage
 from pipeline.workers.triage_record import auto_outcome_id
@@ -67,7 +68,7 @@ _OUTCOMES = {"auto_approved": "approved", "auto_hidden": "hidden"}
 _HUMAN_STATES = {"approve": "approved", "reject": "rejected", "escalate": "escalated"}
 # What the platform is told; a requeue (an undone first decision) puts it back under review.
 _HUMAN_OUTCOMES = {**_HUMAN_STATES, "requeue": "needs_review"}
-PENDING = "triage-pending"
+PENDING: CacheNamespace = "triage-pending"
 PENDING_TTL_S = 7 * 24 * 3600
 
 
@@ -92,7 +93,22 @@ def _later(a: datetime, b: datetime) -> datetime:
     return a if a >= b else b
 
 
-class TriageStage(Stage):
+TriageInput = (
+    LanguageIdentified
+    | ContributionScored
+    | ContributionTranslated
+    | TranslationCorrected
+    | ModerationDecided
+    | ContributionReported
+    | AppealFiled
+    | AppealDecided
+    | AuthorSanctioned
+    | SanctionLifted
+    | ErasureRequested
+)
+
+
+class TriageStage(Stage[TriageInput]):
     name: ClassVar[str] = "triage"
     inputs: ClassVar[tuple[str, ...]] = (
         "identified",
@@ -102,7 +118,7 @@ class TriageStage(Stage):
         "decisions",
         "reports",
     )
-    accepts: ClassVar[tuple[type, ...]] = (
+    accepts: ClassVar[tuple[type[Envelope], ...]] = (
         LanguageIdentified,
         ContributionScored,
         ContributionTranslated,
@@ -147,7 +163,7 @@ class TriageStage(Stage):
         policy = policy.model_copy(update={"reports_hide_after": settings.reports_hide_after})
         return cls(store, policy, wait_for_scores=settings.triage_wait_for_scores)
 
-    def process(self, events: Sequence[Any]) -> list[Envelope]:
+    def process(self, events: Sequence[TriageInput]) -> list[Envelope]:
         """Apply a batch: each contribution's events in order, folded into one write.
 
         A contribution's results mostly arrive together: the batch's items are read in one
@@ -668,7 +684,7 @@ class TriageStage(Stage):
             kind="sanction_lifted",
             outcome="lifted",
             message=f"Your {lifted.action} was lifted: {event.reason}",
-            sanction=lifted.action,  # type: ignore[arg-type]
+            sanction=lifted.action,
             occurred_at=event.occurred_at,
             trace_id=event.trace.trace_id,
         )
