@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipeline.bus import open_bus
 from pipeline.config import Settings
+from pipeline.extras import install_hint, installed
 from pipeline.ingest import ingest_file
 from pipeline.schemas.queue import QueueItem
 from pipeline.service import Pipeline
@@ -71,6 +72,8 @@ def print_translations(items: list[QueueItem]) -> None:
             "Translations: none, no model is installed (bash scripts/install-apertium.sh "
             "installs Apertium's pairs; see the README)."
         )
+        if not installed("translate"):
+            print(f"  Argos and Hugging Face models need an extra: {install_hint('translate')}")
         return
     engines = Counter(t.engine or "?" for t in made)
     print(
@@ -174,3 +177,5 @@ def print_summary(store: QueueStore, handled: int, *, rows: int = 12) -> None:
             "\nNo toxicity model is configured, so nothing is auto-approved: see the README "
             "(HEMICYCLE_TOXICITY_CHECKPOINT) to install one."
         )
+        if not installed("score"):
+            print(f"  Scoring with one needs an extra: {install_hint('score')}")

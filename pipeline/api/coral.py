@@ -67,6 +67,7 @@ from pipeline.api.models import (
 )
 from pipeline.bus.base import BusError
 from pipeline.config import Settings
+from pipeline.extras import MissingExtra, require
 from pipeline.logs import get_logger
 from pipeline.models.spam import SpamDetector, combine
 from pipeline.policy import Policy, PolicyDecision, PolicyError, PolicyInputs, decide, load_policy
@@ -216,6 +217,11 @@ def load_toxicity(settings: Settings) -> tuple[Any | None, str | None]:
         return None, NO_MODEL
     if settings.toxicity_config_dir is None:
         return None, "toxicity model not configured (HEMICYCLE_TOXICITY_CONFIG_DIR is not set)"
+    try:
+        require("score", "the Coral endpoint's toxicity model")
+    except MissingExtra as exc:  # the endpoint still answers, without toxicity
+        log.error("coral: toxicity model not loaded", extra={"error": str(exc)})
+        return None, 'toxicity model not loaded: the "score" extra is not installed'
     from pipeline.models.toxicity import ToxicityScorer
 
     try:

@@ -18,6 +18,9 @@ def open_bus(settings: Settings) -> Bus:
 
     bus: Bus
     if settings.bus == "kafka":
+        from pipeline.extras import require
+
+        require("kafka", "HEMICYCLE_BUS=kafka")
         from pipeline.bus.kafka import KafkaBus
 
         bus = KafkaBus(

@@ -37,6 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Protocol
 
 from pipeline.errors import PermanentError
+from pipeline.extras import require
 
 __all__ = [
     "ArgosBackend",
@@ -587,6 +588,19 @@ class TransformersBackend:
             yield [indices[k] for k in chunk], [d.strip() for d in decoded]
 
 
+# The Python packages of each engine, all in the "translate" extra (Apertium is a system tool).
+ENGINE_MODULES: dict[str, tuple[str, ...]] = {
+    "argos": ("ctranslate2", "sentencepiece"),
+    "transformers": ("torch", "transformers", "sentencepiece"),
+}
+
+
+def require_engine(engine: str) -> None:
+    """Raise :class:`~pipeline.extras.MissingExtra` when ``engine``'s packages are missing."""
+    if engine in ENGINE_MODULES:
+        require("translate", f"the {engine} translation engine", *ENGINE_MODULES[engine])
+
+
 def _pick_device(engine: Engine, device: str | None) -> str:
     if engine == "apertium":
         return "cpu"
@@ -618,6 +632,7 @@ def load_backend(
     intra thread each; default ``min(2, cpus)``); transformers sets ``torch.set_num_threads``
     (process-wide; default left as is). Inputs longer than ``max_input_tokens`` are truncated.
     """
+    require_engine(info.engine)
     chosen = _pick_device(info.engine, device)
     kwargs: dict[str, Any] = {
         "device": chosen,

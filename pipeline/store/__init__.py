@@ -15,6 +15,9 @@ __all__ = ["QueueStore", "SaveResult", "StoreError", "open_store"]
 def open_store(settings: Settings) -> QueueStore:
     """The store named by ``HEMICYCLE_STORE``."""
     if settings.store == "redis":
+        from pipeline.extras import require
+
+        require("redis", "HEMICYCLE_STORE=redis")
         from pipeline.store.redis import RedisStore
 
         return RedisStore(

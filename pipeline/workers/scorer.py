@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar, cast
 
 from pipeline.config import Settings
+from pipeline.extras import install_hint, installed, require
 from pipeline.logs import get_logger
 from pipeline.models.campaigns import CampaignDetector, campaign_id
 from pipeline.models.floods import FloodDetector
@@ -104,7 +105,14 @@ class ScorerStage(Stage[ScorerInput]):
             "campaigns": open_scorer_state(store, limits, "campaign"),
         }
         if settings.toxicity_checkpoint is None or settings.toxicity_config_dir is None:
+            if not installed("score"):
+                log.info(
+                    'toxicity unavailable: no model configured, and the "score" extra it '
+                    f"needs is not installed ({install_hint('score')})",
+                    extra={"extra": "score"},
+                )
             return cls(policy, **extra)
+        require("score", "the scorer")
         from pipeline.models.toxicity import ToxicityScorer
 
         scorer = ToxicityScorer(

@@ -36,10 +36,11 @@ from typing import Any, ClassVar
 
 from pipeline.batching import BatchBudget, BatchRequest, DynamicBatcher
 from pipeline.config import Settings
+from pipeline.extras import install_hint, installed
 from pipeline.logs import get_logger
 from pipeline.models.catalog import available_models
 from pipeline.models.segment import Segmented, reassemble, segment
-from pipeline.models.translate import ModelInfo, TranslationBackend, load_backend
+from pipeline.models.translate import ModelInfo, TranslationBackend, load_backend, require_engine
 from pipeline.schemas import (
     ContributionTranslated,
     LanguageIdentified,
@@ -130,7 +131,15 @@ class TranslatorStage(Stage[TranslatorInput]):
     @classmethod
     def from_settings(cls, settings: Settings, store: QueueStore) -> TranslatorStage:
         models = available_models(settings)
+        for engine in dict.fromkeys(m.engine for m in models):
+            require_engine(engine)  # at start, not at the first contribution in that pair
         log.info("translation models", extra={"models": [m.model_id for m in models]})
+        if not installed("translate"):
+            log.info(
+                'the argos and transformers engines need the "translate" extra '
+                f"({install_hint('translate')}); Apertium's pairs need only Apertium",
+                extra={"extra": "translate"},
+            )
         return cls(
             store,
             models,
