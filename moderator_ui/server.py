@@ -13,6 +13,7 @@ from moderator_ui.app import create_app
 from moderator_ui.http_limits import ConcurrencyLimit, TimedH11Protocol
 from pipeline.api.context import AppContext
 from pipeline.config import Settings
+from pipeline.logs import uvicorn_log_config
 
 
 class _Server(uvicorn.Server):
@@ -43,6 +44,7 @@ def make_server(
         port=port,
         http=TimedH11Protocol.configured(settings),
         log_level="warning",
+        log_config=uvicorn_log_config("warning"),  # JSON lines, like every log of ours
         access_log=False,
         proxy_headers=True,
         timeout_keep_alive=settings.http_keepalive_timeout_s,

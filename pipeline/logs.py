@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
@@ -35,3 +36,29 @@ def setup_logging(level: str = "INFO") -> None:
 
 def get_logger(name: str) -> logging.Logger:
     return logging.getLogger(f"hemicycle.{name}")
+
+
+def uvicorn_log_config(level: str = "WARNING") -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for uvicorn's ``log_config``: its loggers (``uvicorn``,
+    ``uvicorn.error``, ``uvicorn.access``) write JSON lines on stderr like ours.
+
+    Loggers configured before (the ``hemicycle`` tree) are left as they are.
+    """
+    children = {"handlers": [], "propagate": True}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {
+            "json": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["json"], "level": level.upper(), "propagate": False},
+            "uvicorn.error": children,
+            "uvicorn.access": children,
+        },
+    }

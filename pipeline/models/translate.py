@@ -25,7 +25,6 @@ argostranslate is not imported at all. A backend object is meant for one worker 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 import shutil
@@ -37,6 +36,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Protocol
 
 from pipeline.errors import PermanentError
+from pipeline.logs import get_logger
 from pipeline.extras import require
 
 __all__ = [
@@ -51,7 +51,7 @@ __all__ = [
     "read_model",
 ]
 
-log = logging.getLogger(__name__)
+log = get_logger("models.translate")
 
 Engine = Literal["argos", "transformers", "apertium"]
 Item = tuple[str, str, str]  # (text, source, target)
@@ -280,7 +280,10 @@ def list_models(models_dir: Path) -> list[ModelInfo]:
         try:
             out.append(read_model(child))
         except TranslationModelError as exc:
-            log.warning("skipping invalid translation model %s: %s", child, exc)
+            log.warning(
+                "skipping invalid translation model",
+                extra={"path": str(child), "error": str(exc)},
+            )
     return out
 
 
