@@ -36,8 +36,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Protocol
 
 from pipeline.errors import PermanentError
-from pipeline.logs import get_logger
 from pipeline.extras import require
+from pipeline.logs import get_logger
 
 __all__ = [
     "ArgosBackend",
