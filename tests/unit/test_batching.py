@@ -5,11 +5,12 @@ from __future__ import annotations
 import itertools
 import math
 import random
-import time
 from collections import Counter
 from collections.abc import Hashable, Iterable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from pipeline.batching import Batch, BatchBudget, BatchRequest, DynamicBatcher
@@ -214,29 +215,40 @@ def test_a_request_is_never_held_after_its_group_has_waited_long_enough() -> Non
     assert items(batcher.ready(0.5)) == [["b", "a"]]  # "a" has waited 0.5: the group goes
 
 
-# --- seeded random property checks ----------------------------------------------------------
+# --- property checks ------------------------------------------------------------------------
+
+KEYS = [("m", "en", t) for t in ("fr", "de", "el", "bg", "pl")]
+TOKENS = st.one_of(st.sampled_from([0, 1, 5000]), st.integers(1, 60), st.integers(1, 600))
+STEP = st.sampled_from([0.0, 0.0, 0.001, 0.01, 0.1])
+# A schedule: each step waits, then either adds a request (its tokens and key) or asks for
+# the ready batches (None).
+SCHEDULES = st.lists(
+    st.tuples(STEP, st.one_of(st.tuples(TOKENS, st.integers(0, 4)), st.none())),
+    min_size=1,
+    max_size=300,
+)
+BUDGETS = st.builds(
+    BatchBudget,
+    max_tokens=st.sampled_from([1, 16, 100, 512, 4096]),
+    max_items=st.sampled_from([1, 2, 3, 8, 64]),
+    max_wait_s=st.sampled_from([0.0, 0.01, 0.05, 0.5]),
+)
+Schedule = list[tuple[float, tuple[int, int] | None]]
 
 
-def run_random_schedule(seed: int) -> list[tuple[str, list[Batch]]]:
-    """Drive a batcher with random adds and ready calls; check the contract after each."""
-    rng = random.Random(seed)
-    budget = BatchBudget(
-        max_tokens=rng.choice([1, 16, 100, 512, 4096]),
-        max_items=rng.choice([1, 2, 3, 8, 64]),
-        max_wait_s=rng.choice([0.0, 0.01, 0.05, 0.5]),
-    )
+def run_schedule(budget: BatchBudget, schedule: Schedule) -> list[tuple[str, list[Batch]]]:
+    """Drive a batcher through ``schedule``; check the contract after each step."""
     batcher = DynamicBatcher(budget)
-    keys = [("m", "en", t) for t in rng.sample(["fr", "de", "el", "bg", "pl"], rng.randint(1, 5))]
     pending: dict[Hashable, BatchRequest] = {}
     returned: Counter[Hashable] = Counter()
     log: list[tuple[str, list[Batch]]] = []
     now = 0.0
     n = 0
-    for _ in range(rng.randint(1, 300)):
-        now += rng.choice([0.0, 0.0, 0.001, 0.01, 0.1])
-        if rng.random() < 0.7:
-            tokens = rng.choice([0, 1, rng.randint(1, 60), rng.randint(1, 600), 5000])
-            request = req(n, tokens, arrived=now, key=rng.choice(keys))
+    for step, add in schedule:
+        now += step
+        if add is not None:
+            tokens, key = add
+            request = req(n, tokens, arrived=now, key=KEYS[key])
             n += 1
             batcher.add(request)
             pending[request.item] = request
@@ -273,30 +285,41 @@ def run_random_schedule(seed: int) -> list[tuple[str, list[Batch]]]:
     return log
 
 
-@pytest.mark.parametrize("seed", range(300))
-def test_random_schedules_keep_the_contract(seed: int) -> None:
-    run_random_schedule(seed)
+@settings(max_examples=300, deadline=None)
+@given(budget=BUDGETS, schedule=SCHEDULES)
+def test_any_schedule_keeps_the_contract(budget: BatchBudget, schedule: Schedule) -> None:
+    run_schedule(budget, schedule)
 
 
-@pytest.mark.parametrize("seed", range(20))
-def test_random_schedules_are_deterministic(seed: int) -> None:
-    first = run_random_schedule(seed)
-    second = run_random_schedule(seed)
+@settings(max_examples=20, deadline=None)
+@given(budget=BUDGETS, schedule=SCHEDULES)
+def test_a_schedule_replayed_gives_the_same_batches(
+    budget: BatchBudget, schedule: Schedule
+) -> None:
+    first = run_schedule(budget, schedule)
+    second = run_schedule(budget, schedule)
     assert [(kind, items(b)) for kind, b in first] == [(kind, items(b)) for kind, b in second]
 
 
-@pytest.mark.parametrize("seed", range(100))
-def test_drain_cuts_each_group_greedily(seed: int) -> None:
+@settings(max_examples=100, deadline=None)
+@given(
+    max_tokens=st.sampled_from([50, 300, 4096]),
+    max_items=st.integers(1, 10),
+    requests=st.lists(
+        st.tuples(st.integers(0, 400), st.floats(0.0, 1.0)), min_size=1, max_size=200
+    ),
+)
+def test_drain_cuts_each_group_greedily(
+    max_tokens: int, max_items: int, requests: list[tuple[int, float]]
+) -> None:
     """Within one group, the next batch's shortest request could not join the previous batch."""
-    rng = random.Random(seed)
-    budget = BatchBudget(max_tokens=rng.choice([50, 300, 4096]), max_items=rng.randint(1, 10))
+    budget = BatchBudget(max_tokens=max_tokens, max_items=max_items)
     batcher = DynamicBatcher(budget)
-    requests = [req(n, rng.randint(0, 400), arrived=rng.random()) for n in range(200)]
-    for request in requests:
-        batcher.add(request)
+    for n, (tokens, arrived) in enumerate(requests):
+        batcher.add(req(n, tokens, arrived=arrived))
     batches = batcher.drain()
     flat = [r for b in batches for r in b.requests]
-    assert sorted(r.item for r in flat) == list(range(200))
+    assert sorted(r.item for r in flat) == list(range(len(requests)))
     # one key: the cut order is the sorted order, and each cut is greedy
     ordered = sorted(batches, key=lambda b: (b.requests[0].tokens, b.requests[0].arrived))
     for previous, current in itertools.pairwise(ordered):
@@ -304,11 +327,11 @@ def test_drain_cuts_each_group_greedily(seed: int) -> None:
         assert n > budget.max_items or n * current.requests[0].tokens > budget.max_tokens
 
 
-def test_many_requests_are_batched_quickly() -> None:
+def test_a_hundred_thousand_requests_each_come_back_once() -> None:
+    """At conference scale (the speed is measured by benchmarks/translate.py, not here)."""
     rng = random.Random(1)
     batcher = DynamicBatcher(BatchBudget())
     keys = [("m", "en", t) for t in ("bg", "cs", "da", "de", "el", "es", "fr", "hr")]
-    started = time.perf_counter()
     returned = 0
     for n in range(100_000):
         batcher.add(req(n, rng.randint(1, 200), arrived=n * 1e-5, key=rng.choice(keys)))
@@ -316,4 +339,3 @@ def test_many_requests_are_batched_quickly() -> None:
             returned += sum(len(b.requests) for b in batcher.ready(n * 1e-5))
     returned += sum(len(b.requests) for b in batcher.drain())
     assert returned == 100_000
-    assert time.perf_counter() - started < 5.0

@@ -7,6 +7,8 @@ import random
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.models.segment import Segment, Segmented, reassemble, segment
 
@@ -95,15 +97,32 @@ FRAGMENTS = [
 SEPARATORS = [" ", "  ", "\t", "\n", "\r\n", "\n\n", "\r", " \n ", "\u00a0", "\u2028", ""]
 
 
-@pytest.mark.parametrize("seed", range(300))
-def test_random_texts_round_trip_exactly(seed: int) -> None:
-    rng = random.Random(seed)
-    parts = [rng.choice(SEPARATORS)]
-    for _ in range(rng.randint(0, 40)):
-        parts += [rng.choice(FRAGMENTS), rng.choice(SEPARATORS)]
-    text = "".join(parts)
-    max_chars = rng.choice([1, 7, 20, 60, 400])
-    language = rng.choice([None, "en", "de", "fr", "el", "bg", "pl", "pt-BR", "xx"])
+LANGUAGES = [None, "en", "de", "fr", "el", "bg", "pl", "pt-BR", "xx"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    first=st.sampled_from(SEPARATORS),
+    pieces=st.lists(
+        st.tuples(st.sampled_from(FRAGMENTS), st.sampled_from(SEPARATORS)), max_size=40
+    ),
+    max_chars=st.sampled_from([1, 7, 20, 60, 400]),
+    language=st.sampled_from(LANGUAGES),
+)
+def test_texts_of_tricky_fragments_round_trip_exactly(
+    first: str, pieces: list[tuple[str, str]], max_chars: int, language: str | None
+) -> None:
+    text = first + "".join(fragment + separator for fragment, separator in pieces)
+    check_invariants(text, segment(text, language, max_chars=max_chars), max_chars)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(max_size=600),
+    max_chars=st.integers(min_value=1, max_value=400),
+    language=st.sampled_from(LANGUAGES),
+)
+def test_any_text_round_trips_exactly(text: str, max_chars: int, language: str | None) -> None:
     check_invariants(text, segment(text, language, max_chars=max_chars), max_chars)
 
 

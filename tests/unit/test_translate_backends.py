@@ -26,8 +26,6 @@ from pipeline.models.translate import (
 from tests.translation_models import (
     HELD_OUT,
     NLLB_LANGUAGES,
-    build_argos_package,
-    build_tiny_marian,
     build_tiny_nllb,
 )
 
@@ -35,13 +33,13 @@ LONG_TEXT = " ".join(["The dog likes the book today."] * 120)
 
 
 @pytest.fixture(scope="module")
-def marian_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_marian(tmp_path_factory.mktemp("marian") / "opus-mt-tiny-en-de")
+def marian_dir(tiny_marian: Path) -> Path:
+    return tiny_marian
 
 
 @pytest.fixture(scope="module")
-def argos_archive(marian_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_argos_package(marian_dir, tmp_path_factory.mktemp("argos"))
+def argos_archive(argos_package: Path) -> Path:
+    return argos_package
 
 
 @pytest.fixture(scope="module")

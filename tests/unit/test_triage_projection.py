@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pipeline.schemas import (
     ContributionScored,
@@ -258,17 +260,34 @@ def test_the_log_order_gives_the_expected_item(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_every_interleaving_and_batching_gives_the_same_item(tmp_path: Path, seed: int) -> None:
+Streams = dict[str, list[Any]]
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> tuple[Streams, dict[str, Any]]:
+    """The topics' events and the item they give when applied in the log's order."""
     streams = topics()
     in_time = sorted(
         (e for events in streams.values() for e in events), key=lambda e: e.occurred_at
     )
-    expected = project(in_time, EmbeddedStore(tmp_path / "a.sqlite3"), None)
-    rng = random.Random(seed)
+    store = EmbeddedStore(tmp_path_factory.mktemp("log") / "a.sqlite3")
+    return streams, project(in_time, store, None)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(rng=st.randoms(use_true_random=False), retried=st.booleans(), batched=st.booleans())
+def test_every_interleaving_and_batching_gives_the_same_item(
+    log: tuple[Streams, dict[str, Any]],
+    tmp_path_factory: pytest.TempPathFactory,
+    rng: random.Random,
+    retried: bool,
+    batched: bool,
+) -> None:
+    streams, expected = log
     shuffled = interleave(streams, rng)
-    if seed % 3 == 0:  # a producer's retry wrote some events twice: counted once
+    if retried:  # a producer's retry wrote some events twice: counted once
         shuffled = [e for event in shuffled for e in [event] * rng.choice((1, 1, 2))]
-    batched = rng.random() < 0.5
-    got = project(shuffled, EmbeddedStore(tmp_path / "b.sqlite3"), rng if batched else None)
-    assert got == expected
+    store = EmbeddedStore(tmp_path_factory.mktemp("interleaved") / "b.sqlite3")
+    assert project(shuffled, store, rng if batched else None) == expected
