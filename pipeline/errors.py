@@ -12,8 +12,8 @@
     │   ├── BusConfigError, RecordsRefused   the bus refuses the request or the records
     │   ├── EventDecodeError, SealError      a record that is not a valid event of ours
     │   ├── StageError                  an event a stage can never process (DeliveryFailed)
-    │   ├── PolicyError, CategoryTableError, TranslationModelError, ToxicityLoadError
-    │   │                               a file that cannot be used as it is
+    │   ├── PolicyError, CategoryTableError, TranslationModelError, ToxicityLoadError,
+    │   │   OnnxBackendError            a file or a model that cannot be used as it is
     │   ├── ApiKeyError, AccountError, RuleError, DsaRefused, NothingToErase
     │   │                               bad input or a refusal, said to whoever asked
     │   └── LoginRequired, Refused, Stale, Taken, Conflict, NotFound

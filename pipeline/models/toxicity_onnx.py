@@ -26,6 +26,8 @@ from typing import Any
 
 import torch
 
+from pipeline.errors import PermanentError
+
 __all__ = ["ONNX_BACKENDS", "OnnxForward", "onnx_model_path"]
 
 ONNX_BACKENDS: tuple[str, ...] = ("onnx", "onnx-int8")
@@ -33,7 +35,7 @@ _OPSET = 17
 _INPUTS = ("input_ids", "attention_mask")
 
 
-class OnnxBackendError(Exception):
+class OnnxBackendError(PermanentError):
     """The ONNX packages are missing or the model could not be exported or loaded."""
 
 
