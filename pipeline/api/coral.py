@@ -284,10 +284,10 @@ class CoralJudge:
             self._ready = True
 
     def _load_langid(self) -> Any | None:
-        from pipeline.models.langid import LanguageDetector
+        from pipeline.models.langid_shared import shared_detector
 
         try:
-            return LanguageDetector(
+            return shared_detector(
                 self.settings.target_languages,
                 model_path=self.settings.langid_model_path,
                 second_opinion=False,  # lingua takes seconds to load and is not needed here

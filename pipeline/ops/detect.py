@@ -11,6 +11,7 @@ from typing import IO, Any
 from pipeline.config import Settings
 from pipeline.ingest import iter_lines
 from pipeline.models.langid import LanguageDetector
+from pipeline.models.langid_shared import shared_detector
 
 CHUNK = 2_000
 
@@ -40,7 +41,7 @@ def detect_file(path: Path, settings: Settings, out: IO[str]) -> int:
     An unreadable line still yields a line (``lang: null`` and an ``error``) so output rows
     stay aligned with input rows.
     """
-    detector = LanguageDetector(
+    detector = shared_detector(
         settings.target_languages,
         model_path=settings.langid_model_path,
         second_opinion=settings.langid_second_opinion,
