@@ -9,11 +9,14 @@ the sample contributions (its vocabulary is padded to 250002 rows in the embeddi
 
 (a) ``Detoxify.predict(text)`` one text at a time, (b) ``ToxicityScorer.score`` (length-sorted
 batches), (c) the model forward alone on pre-tokenized, length-sorted batches of the same size
-(the ceiling). Also (d) ``cpu_bf16=True`` with its score drift vs (b), and (e) the faster CPU
-candidates of ``benchmarks/toxicity_candidates.py`` (torch dynamic int8, the CTranslate2
-encoder in float32 / int8 / int8_float32 with the checkpoint's head), each with its speed vs
-(a) and (b) and its largest score drift vs fp32 on this model and on the tiny trained model of
-``tests/toxicity_model.py`` (held-out lines). On CUDA: (b) and (c) in fp16 as well.
+(the ceiling). Also (d) ``cpu_bf16=True`` with its score drift vs (b), and (e) the other CPU
+candidates of ``benchmarks/toxicity_candidates.py`` (the scorer's backends ``torch-int8``,
+``onnx``, ``onnx-int8``; the CTranslate2 encoder in float32 / int8 / int8_float32 with the
+checkpoint's head), each with its speed vs (a) and (b), vs its own raw model call on the same
+pre-padded batches (the scorer's backends), and its largest score drift vs fp32 on this model
+and on the tiny trained model of ``tests/toxicity_model.py`` (held-out lines). The summary
+names the fastest path whose drift is ≤ 0.01 on both models, and the scorer's default against
+it. On CUDA: (b) and (c) in fp16 as well.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import torch
-from toxicity_candidates import convert_ct2, ct2_encoder, torch_int8
+from toxicity_candidates import Forward2, backend, convert_ct2, ct2_encoder, logits_of
 from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
 from pipeline.models.toxicity import CATEGORIES, ToxicityScorer
@@ -46,6 +49,8 @@ from tests.toxicity_model import (
 )
 
 CT2_TYPES = ("float32", "int8", "int8_float32")
+BACKENDS = ("torch-int8", "onnx", "onnx-int8")
+MAX_DRIFT = 0.01
 
 SAMPLE = Path(__file__).resolve().parents[1] / "pipeline" / "data" / "sample_contributions.jsonl"
 
@@ -91,8 +96,14 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - start, result
 
 
-def raw_forward(scorer: ToxicityScorer, texts: list[str], fp16: bool) -> Callable[[], None]:
-    """The ceiling: the model alone on pre-tokenized, pre-padded, length-sorted batches."""
+def raw_forward(
+    scorer: ToxicityScorer, texts: list[str], fp16: bool, logits: Forward2 | None = None
+) -> Callable[[], None]:
+    """The ceiling: the model alone on pre-tokenized, pre-padded, length-sorted batches.
+
+    ``logits`` is the model call (default: the torch model); fp16 autocasts it on CUDA.
+    """
+    call = logits or logits_of(scorer)
     ids = scorer.tokenizer(texts, truncation=True, max_length=scorer.max_length)["input_ids"]
     ids.sort(key=len)
     batches = []
@@ -111,9 +122,9 @@ def raw_forward(scorer: ToxicityScorer, texts: list[str], fp16: bool) -> Callabl
             for x, mask in batches:
                 if fp16:
                     with torch.autocast("cuda", dtype=torch.float16):
-                        scorer.model(input_ids=x, attention_mask=mask).logits.float().cpu()
+                        call(x, mask).float().cpu()
                 else:
-                    scorer.model(input_ids=x, attention_mask=mask).logits.float().cpu()
+                    call(x, mask).float().cpu()
 
     return run
 
@@ -122,9 +133,13 @@ def max_drift(a: list[dict[str, float]], b: list[dict[str, float]]) -> float:
     return max(abs(x[c] - y[c]) for x, y in zip(a, b, strict=True) for c in x)
 
 
-def candidates(scorer: ToxicityScorer, work: Path) -> dict[str, Callable[[], ToxicityScorer]]:
+def candidates(
+    scorer: ToxicityScorer, checkpoint: Path, work: Path
+) -> dict[str, Callable[[], ToxicityScorer]]:
     threads = torch.get_num_threads()
-    out: dict[str, Callable[[], ToxicityScorer]] = {"torch-int8": lambda: torch_int8(scorer)}
+    out: dict[str, Callable[[], ToxicityScorer]] = {
+        name: lambda n=name: backend(scorer, checkpoint, n, work / "onnx") for name in BACKENDS
+    }
     for compute in CT2_TYPES:
         weights = compute.split("_")[0]
         out[f"ct2-{compute}"] = lambda c=compute, w=weights: ct2_encoder(
@@ -142,28 +157,45 @@ def tiny_drifts(work: Path) -> dict[str, float]:
     reference = tiny.score(lines)
     return {
         name: max_drift(reference, make().score(lines))
-        for name, make in candidates(tiny, work / "tiny-ct2").items()
+        for name, make in candidates(tiny, checkpoint, work / "tiny-ct2").items()
     }
 
 
 def report_candidates(
     scorer: ToxicityScorer,
+    checkpoint: Path,
     texts: list[str],
     scores_b: list[dict[str, float]],
     rate: dict[str, float],
     work: Path,
 ) -> None:
+    """Print (e) for every candidate, then the fastest path within drift vs the default."""
     tiny = tiny_drifts(work)
-    for name, make in candidates(scorer, work / "base-ct2").items():
+    eligible = {"torch (default)": (rate["b"], rate["c"])}
+    for name, make in candidates(scorer, checkpoint, work / "base-ct2").items():
         fast = make()
         fast.score(texts[: scorer.batch_size])  # warm-up
         t_e, scores_e = timed(lambda f=fast: f.score(texts))
         r = len(texts) / t_e
+        raw = ""
+        r_raw = r
+        if name in BACKENDS:
+            t_raw, _ = timed(raw_forward(fast, texts, fp16=False))
+            r_raw = len(texts) / t_raw
+            raw = f", raw {r_raw:.1f}/s (ours {r / r_raw:.2f}x raw)"
+        base = max_drift(scores_b, scores_e)
+        if max(base, tiny[name]) <= MAX_DRIFT:
+            eligible[name] = (r, r_raw)
         print(
             f"(e) {name:<26}: {r:8.1f} texts/s ({r / rate['a']:.2f}x (a), {r / rate['b']:.2f}x "
-            f"(b)); max |drift| vs fp32: base {max_drift(scores_b, scores_e):.4f}, "
-            f"tiny trained {tiny[name]:.4f}"
+            f"(b){raw}); max |drift| vs fp32: base {base:.4f}, tiny trained {tiny[name]:.4f}"
         )
+    best = max(eligible, key=lambda k: eligible[k][1])
+    print(
+        f"drift <= {MAX_DRIFT} on both models: {', '.join(eligible)}; fastest raw path {best} "
+        f"{eligible[best][1]:.1f}/s; default = {rate['b'] / eligible[best][1]:.2f}x it "
+        f"(target >= 0.9), {rate['b'] / rate['a']:.2f}x (a) (target >= 5)"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -225,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
         )
 
     if not args.no_candidates:
-        report_candidates(scorer, texts, scores_b, rate, tmp)
+        report_candidates(scorer, checkpoint, texts, scores_b, rate, tmp)
     tmp_dir.cleanup()
 
     if torch.cuda.is_available():

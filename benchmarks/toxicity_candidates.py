@@ -4,7 +4,10 @@ Each candidate replaces only the model call of a loaded :class:`ToxicityScorer` 
 ``_forward``), so tokenization, windows, length-sorted batching and rounding stay the same and
 the scores compare one to one with the fp32 path:
 
-* ``torch-int8``: ``torch.ao.quantization.quantize_dynamic`` on every ``nn.Linear``;
+* the scorer's own CPU backends (:mod:`pipeline.models.toxicity_backends`): ``torch-int8``
+  (dynamic int8, per-channel weights, head in float32), ``onnx`` (ONNX Runtime float32) and
+  ``onnx-int8`` (ONNX Runtime dynamic int8, per-channel weights), loaded as the scorer loads
+  them (:func:`backend`);
 * ``ct2-<compute type>``: the encoder converted to CTranslate2 (``Encoder.forward_batch`` on
   token ids), the checkpoint's own classification head applied in torch on its output.
 
@@ -16,7 +19,6 @@ pads its embedding to XLM-R's 250,002 rows): both are bridged here, for measurin
 from __future__ import annotations
 
 import copy
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ import torch
 from pipeline.models.toxicity import ToxicityScorer
 
 Forward = Callable[[Sequence[list[int]]], torch.Tensor]
+Forward2 = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def variant(scorer: ToxicityScorer, forward: Forward | None = None, model: Any = None) -> Any:
@@ -39,13 +42,19 @@ def variant(scorer: ToxicityScorer, forward: Forward | None = None, model: Any =
     return other
 
 
-def torch_int8(scorer: ToxicityScorer) -> ToxicityScorer:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated in torch 2.x
-        quantized = torch.ao.quantization.quantize_dynamic(
-            copy.deepcopy(scorer.model), {torch.nn.Linear}, dtype=torch.qint8
-        )
-    return variant(scorer, model=quantized)
+def backend(scorer: ToxicityScorer, checkpoint: Path, name: str, cache_dir: Path) -> Any:
+    """``scorer`` on another of its backends (the ONNX ones exported into ``cache_dir``)."""
+    other = variant(scorer)
+    other.backend = name
+    other._logits = other._load_backend(checkpoint, cache_dir)
+    return other
+
+
+def logits_of(scorer: ToxicityScorer) -> Forward2:
+    """The scorer's model call on a padded batch, whichever backend runs it."""
+    if scorer._logits is not None:
+        return scorer._logits
+    return lambda ids, mask: scorer.model(input_ids=ids, attention_mask=mask).logits
 
 
 def convert_ct2(scorer: ToxicityScorer, out_dir: Path, quantization: str) -> Path:
