@@ -79,7 +79,7 @@ def identified(
     )
 
 
-class LangidStage(Stage):
+class LangidStage(Stage[ContributionSubmitted]):
     name: ClassVar[str] = "langid"
     inputs: ClassVar[tuple[str, ...]] = ("submitted",)
     accepts: ClassVar[tuple[type, ...]] = (ContributionSubmitted,)
