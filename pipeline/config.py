@@ -151,11 +151,13 @@ class Settings(BaseSettings):
     toxicity_max_windows: int = Field(
         16, ge=1, le=1024, description="Windows scored per long text; the rest is not scored."
     )
-    toxicity_backend: Literal["torch", "torch-int8", "onnx", "onnx-int8"] = Field(
-        "torch",
-        description="CPU engine of the toxicity model: torch float32, torch dynamic int8, ONNX "
-        "Runtime float32 or int8 (exported from the checkpoint once, kept under "
-        "DATA_DIR/cache/toxicity); CUDA always runs torch fp16.",
+    toxicity_backend: Literal["torch", "torch-int8", "onnx", "onnx-int8", "ct2", "ct2-int8"] = (
+        Field(
+            "torch",
+            description="CPU engine of the toxicity model: torch float32 or dynamic int8, ONNX "
+            "Runtime or CTranslate2 float32 or int8 (converted from the checkpoint once, kept "
+            "under DATA_DIR/cache/toxicity); CUDA always runs torch fp16.",
+        )
     )
     translation_beam_size: int = Field(2, ge=1, le=16, description="Beam size of translation.")
     translation_max_batch_tokens: int = Field(

@@ -14,7 +14,7 @@ huggingface_config_path=...)``: no hub access when both paths are local), then i
    ``torch.inference_mode()`` (fp16 autocast on CUDA; bf16 autocast on CPU only with
    ``cpu_bf16=True``, which drifts scores by ~1e-3), on the CPU engine ``backend`` names
    (:mod:`pipeline.models.toxicity_backends`: torch float32 by default, torch int8, ONNX
-   Runtime float32 or int8);
+   Runtime or CTranslate2 float32 or int8);
 4. each category takes its maximum over a text's windows (:meth:`ToxicityScorer.score_windows`
    also says which window gave it and whether the cap cut the text); sigmoid outputs are
    rounded to 4 decimals and returned in input order.
@@ -221,12 +221,17 @@ class ToxicityScorer:
         if self.backend == "torch-int8":
             self.model = torch_int8(self.model)
             return None
+        from pipeline.models.toxicity_ct2 import Ct2Forward, ct2_model_path
         from pipeline.models.toxicity_onnx import OnnxForward, onnx_model_path
 
         folder = cache_dir or Path(tempfile.gettempdir()) / "hemicycle-toxicity"
+        threads = torch.get_num_threads()
         try:
+            if self.backend.startswith("ct2"):
+                path = ct2_model_path(self.model, self.tokenizer, checkpoint, self.backend, folder)
+                return Ct2Forward(path, self.backend, self.model.classifier, threads)
             path = onnx_model_path(self.model, checkpoint, self.backend, folder)
-            return OnnxForward(path, torch.get_num_threads())
+            return OnnxForward(path, threads)
         except Exception as exc:  # missing packages, export or session failures: name them
             raise ToxicityLoadError(
                 f"toxicity backend {self.backend} failed for {checkpoint}: "

@@ -28,7 +28,7 @@ import torch
 
 from pipeline.errors import PermanentError
 
-__all__ = ["ONNX_BACKENDS", "OnnxForward", "onnx_model_path"]
+__all__ = ["ONNX_BACKENDS", "OnnxForward", "cache_name", "onnx_model_path"]
 
 ONNX_BACKENDS: tuple[str, ...] = ("onnx", "onnx-int8")
 _OPSET = 17
@@ -39,11 +39,13 @@ class OnnxBackendError(PermanentError):
     """The ONNX packages are missing or the model could not be exported or loaded."""
 
 
-def _cache_name(checkpoint: Path, backend: str) -> str:
+def cache_name(checkpoint: Path, backend: str) -> str:
+    """A name (no suffix) for ``backend``'s conversion of ``checkpoint``; a changed file gets
+    a new one."""
     stat = checkpoint.stat()
     key = f"{checkpoint.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{torch.__version__}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return f"{checkpoint.stem}-{digest}-{backend}.onnx"
+    return f"{checkpoint.stem}-{digest}-{backend}"
 
 
 def _partial(target: Path) -> Path:
@@ -100,12 +102,12 @@ def onnx_model_path(
             f"toxicity backend {backend!r} needs the onnx and onnxruntime packages"
         ) from exc
     cache_dir.mkdir(parents=True, exist_ok=True)
-    fp32 = cache_dir / _cache_name(checkpoint, "onnx")
+    fp32 = cache_dir / f"{cache_name(checkpoint, 'onnx')}.onnx"
     if not fp32.is_file():
         _export(model, fp32)
     if backend == "onnx":
         return fp32
-    int8 = cache_dir / _cache_name(checkpoint, backend)
+    int8 = cache_dir / f"{cache_name(checkpoint, backend)}.onnx"
     if not int8.is_file():
         _quantize(fp32, int8)
     return int8

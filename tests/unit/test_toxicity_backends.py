@@ -1,8 +1,8 @@
 """The toxicity scorer's CPU backends on the tiny trained model (no weights downloaded).
 
-ONNX Runtime float32 must score as torch float32 does; the int8 backends must keep the
-model's judgement (abusive above neutral) with a bounded drift; the ONNX model is exported
-from the local checkpoint once and reused from the cache folder.
+ONNX Runtime and CTranslate2 float32 must score as torch float32 does; the int8 backends must
+keep the model's judgement (abusive above neutral) with a bounded drift; the converted models
+are made from the local checkpoint once and reused from the cache folder.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from pydantic import ValidationError
 
 from pipeline.config import Settings
-from pipeline.models import toxicity_onnx
+from pipeline.models import toxicity_ct2, toxicity_onnx
 from pipeline.models.toxicity import ToxicityScorer
 from tests.toxicity_model import abusive_examples, build_tiny_detoxify, neutral_examples
 
@@ -67,9 +67,7 @@ def test_onnx_float32_scores_as_torch_and_is_exported_once(
     assert sorted(p.name for p in tmp_path.iterdir()) == exported
 
 
-def test_changed_checkpoint_is_exported_anew(
-    tiny_model: tuple[Path, Path], tmp_path: Path
-) -> None:
+def test_changed_checkpoint_is_exported_anew(tiny_model: tuple[Path, Path], tmp_path: Path) -> None:
     needs_onnx()
     checkpoint, config_dir = tiny_model
     copy = tmp_path / "model" / checkpoint.name
@@ -83,7 +81,27 @@ def test_changed_checkpoint_is_exported_anew(
     assert len(list(cache.iterdir())) == 2
 
 
-@pytest.mark.parametrize("backend", ["torch-int8", "onnx-int8"])
+def test_ct2_float32_scores_as_torch_and_is_converted_once(
+    tiny_model: tuple[Path, Path],
+    reference: list[dict[str, float]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scorer = ToxicityScorer(*tiny_model, device="cpu", backend="ct2", cache_dir=tmp_path)
+    assert drift(reference, scorer.score(ABUSIVE + NEUTRAL)) <= 0.0005
+    converted = sorted(p.name for p in tmp_path.iterdir())
+    assert len(converted) == 1 and converted[0].endswith("-ct2")
+
+    def no_convert(*_: object) -> None:
+        raise AssertionError("converted again although the cached model is there")
+
+    monkeypatch.setattr(toxicity_ct2, "_convert", no_convert)
+    again = ToxicityScorer(*tiny_model, device="cpu", backend="ct2", cache_dir=tmp_path)
+    assert again.score(ABUSIVE[:3]) == scorer.score(ABUSIVE[:3])
+    assert sorted(p.name for p in tmp_path.iterdir()) == converted
+
+
+@pytest.mark.parametrize("backend", ["torch-int8", "onnx-int8", "ct2-int8"])
 def test_int8_backends_keep_the_judgement(
     backend: str,
     tiny_model: tuple[Path, Path],
