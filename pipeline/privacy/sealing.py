@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 import os
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -67,35 +67,53 @@ Transform = Callable[[str | None], str | None]
 
 
 def _with_fields(event: Any, transform: Transform) -> Any:
-    """``event`` with ``transform`` applied to each of its personal fields."""
+    """``event`` with ``transform`` applied to each of its personal fields.
+
+    ``event`` itself when nothing changes (so reading the fields copies nothing).
+    """
     if isinstance(event, ContributionSubmitted | LanguageIdentified):
         c = event.contribution
-        inner = c.model_copy(
-            update={
-                "title": transform(c.title),
-                "body": transform(c.body),
-                "author": transform(c.author),
-            }
-        )
+        title, body, author = transform(c.title), transform(c.body), transform(c.author)
+        if (title, body, author) == (c.title, c.body, c.author):
+            return event
+        inner = c.model_copy(update={"title": title, "body": body, "author": author})
         return event.model_copy(update={"contribution": inner})
     if isinstance(event, ContributionTranslated):
+        texts = [transform(t.text) for t in event.translations]
+        if texts == [t.text for t in event.translations]:
+            return event
         translations = [
-            t.model_copy(update={"text": transform(t.text)}) for t in event.translations
+            t.model_copy(update={"text": text})
+            for t, text in zip(event.translations, texts, strict=True)
         ]
         return event.model_copy(update={"translations": translations})
+    names: tuple[str, ...] = ()
     if isinstance(event, TranslationCorrected):
         names = ("text", "previous_text", "source_text")
-        return event.model_copy(update={n: transform(getattr(event, n)) for n in names})
-    if isinstance(event, AuthorSanctioned):
-        return event.model_copy(update={"author": transform(event.author)})
-    if isinstance(event, AppealFiled) and event.appellant_role == "author":
-        update = {"appellant": transform(event.appellant), "statement": transform(event.statement)}
-        return event.model_copy(update=update)
-    if isinstance(event, ContributionReported) and event.details is not None:
-        return event.model_copy(update={"details": transform(event.details)})
-    if isinstance(event, PartyNotified) and event.recipient_role == "author":
-        return event.model_copy(update={"recipient": transform(event.recipient)})
-    return event
+    elif isinstance(event, AuthorSanctioned):
+        names = ("author",)
+    elif isinstance(event, AppealFiled) and event.appellant_role == "author":
+        names = ("appellant", "statement")
+    elif isinstance(event, ContributionReported) and event.details is not None:
+        names = ("details",)
+    elif isinstance(event, PartyNotified) and event.recipient_role == "author":
+        names = ("recipient",)
+    update = {n: transform(getattr(event, n)) for n in names}
+    if all(value == getattr(event, n) for n, value in update.items()):
+        return event
+    return event.model_copy(update=update)
+
+
+def _has_personal_fields(event: Any) -> bool:
+    marked = False
+
+    def mark(value: str | None) -> str | None:
+        nonlocal marked
+        marked = True
+        return value
+
+    _with_fields(event, mark)
+    return marked
 
 
 def _tokens(event: Any) -> list[str]:
@@ -115,15 +133,27 @@ def _kid_of(token: str) -> str:
 
 
 class Sealer:
+    """Seals and opens events' personal fields with the keys of a :class:`Keyring`.
+
+    A text this sealer opened is sealed again as the very token it came in (same key, same
+    plaintext): a worker passing a contribution on re-publishes its input's ciphertext instead
+    of encrypting it anew, and a replayed input gives byte-identical outputs. Erasure is
+    unaffected: an erased key is checked before the memo, and seals ``[erased]``.
+    """
+
+    MEMO_SIZE: ClassVar[int] = 50_000
+
     def __init__(self, keyring: Keyring) -> None:
         self.keyring = keyring
+        self._ciphers: dict[bytes, AESGCM] = {}
+        self._opened: dict[tuple[str, str], str] = {}  # (key id, plaintext) -> its token
 
     # -- writing ------------------------------------------------------------------------------
 
     def seal(self, event: Any) -> Any:
         """``event`` with its personal fields sealed (already sealed ones are kept)."""
-        if _with_fields(event, lambda v: v) is event:
-            return event  # nothing personal in this type
+        if not _has_personal_fields(event):
+            return event
         key = self._key_for(event)
         kid = key_id(event.contribution_id)
         return _with_fields(event, lambda value: self._seal_text(value, kid, key))
@@ -144,16 +174,26 @@ class Sealer:
         platform = split_key(event.contribution_id)[0]
         return self.keyring.ensure(event.contribution_id, platform, "")
 
-    @staticmethod
-    def _seal_text(value: str | None, kid: str, key: bytes | Erased) -> str | None:
+    def _seal_text(self, value: str | None, kid: str, key: bytes | Erased) -> str | None:
         if value is None or is_sealed(value):
             return value
         if key is ERASED_KEY:
             return ERASED_TEXT
         assert isinstance(key, bytes)
+        token = self._opened.get((kid, value))
+        if token is not None:
+            return token
         nonce = os.urandom(NONCE_BYTES)
-        sealed = AESGCM(key).encrypt(nonce, value.encode("utf-8"), kid.encode())
+        sealed = self._cipher(key).encrypt(nonce, value.encode("utf-8"), kid.encode())
         return f"{SEALED_PREFIX}{kid}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+    def _cipher(self, key: bytes) -> AESGCM:
+        cipher = self._ciphers.get(key)
+        if cipher is None:
+            if len(self._ciphers) >= self.MEMO_SIZE:
+                self._ciphers.clear()
+            cipher = self._ciphers[key] = AESGCM(key)
+        return cipher
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -172,8 +212,7 @@ class Sealer:
             self.keyring.keys(kids)  # one multi-get; open() then reads them from memory
         return [self.open(e) for e in listed]
 
-    @staticmethod
-    def _open_text(value: str | None, keys: dict[str, bytes | Erased]) -> str | None:
+    def _open_text(self, value: str | None, keys: dict[str, bytes | Erased]) -> str | None:
         if value is None or not is_sealed(value):
             return value
         kid, _, payload = value[len(SEALED_PREFIX) :].partition(".")
@@ -185,7 +224,11 @@ class Sealer:
         assert isinstance(key, bytes)
         try:
             raw = base64.urlsafe_b64decode(payload.encode())
-            plain = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], kid.encode())
+            plain = self._cipher(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], kid.encode())
         except (InvalidTag, ValueError) as exc:
             raise SealError(f"sealed field: cannot be opened with key {kid} ({exc!r})") from None
-        return plain.decode("utf-8")
+        text = plain.decode("utf-8")
+        if len(self._opened) >= self.MEMO_SIZE:
+            self._opened.clear()
+        self._opened[(kid, text)] = value
+        return text

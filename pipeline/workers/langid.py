@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from pipeline.config import Settings
 from pipeline.models.langid import LanguageDetector, LanguageGuess
+from pipeline.models.langid_shared import shared_detector
 from pipeline.schemas import (
     ContributionSubmitted,
     LanguageCandidate,
@@ -99,7 +100,7 @@ class LangidStage(Stage[ContributionSubmitted]):
     @classmethod
     def from_settings(cls, settings: Settings, store: QueueStore | None = None) -> LangidStage:
         return cls(
-            LanguageDetector(
+            shared_detector(
                 settings.target_languages,
                 model_path=settings.langid_model_path,
                 second_opinion=settings.langid_second_opinion,

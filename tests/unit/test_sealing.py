@@ -122,3 +122,26 @@ def test_an_author_s_appeal_is_sealed_a_reporter_s_is_not(store: EmbeddedStore) 
 
     assert is_sealed(sealer.seal(appeal("author")).statement)
     assert sealer.seal(appeal("reporter")).statement == "It was fine."
+
+
+def test_a_text_opened_is_sealed_again_as_the_token_it_came_in(store: EmbeddedStore) -> None:
+    """A worker passing its input on writes the input's ciphertext: replays give equal bytes."""
+    sealed = decode_event(Sealer(Keyring(store)).seal(submitted()).to_json())
+    worker = Sealer(Keyring(store))
+    opened = worker.open(sealed)
+    assert opened.contribution.body == submitted().contribution.body
+    again = worker.seal(opened)
+    assert again.contribution == sealed.contribution
+    assert worker.seal(worker.open(sealed)).to_json() == again.to_json()
+    fresh = worker.seal(submitted(body="Another text, never opened here."))
+    assert fresh.contribution.body != sealed.contribution.body
+
+
+def test_a_text_opened_before_its_erasure_is_not_sealed_again(store: EmbeddedStore) -> None:
+    event = submitted()
+    sealed = decode_event(Sealer(Keyring(store)).seal(event).to_json())
+    worker = Sealer(Keyring(store))
+    opened = worker.open(sealed)
+    worker.keyring.erase([event.contribution_id])
+    resealed = worker.seal(opened).contribution
+    assert (resealed.body, resealed.title, resealed.author) == (ERASED_TEXT,) * 3

@@ -41,18 +41,12 @@ def drift(a: list[dict[str, float]], b: list[dict[str, float]]) -> float:
     return max(abs(x[c] - y[c]) for x, y in zip(a, b, strict=True) for c in x)
 
 
-def needs_onnx() -> None:
-    pytest.importorskip("onnx")
-    pytest.importorskip("onnxruntime")
-
-
 def test_onnx_float32_scores_as_torch_and_is_exported_once(
     tiny_model: tuple[Path, Path],
     reference: list[dict[str, float]],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    needs_onnx()
     scorer = ToxicityScorer(*tiny_model, device="cpu", backend="onnx", cache_dir=tmp_path)
     assert drift(reference, scorer.score(ABUSIVE + NEUTRAL)) <= 0.0001
     exported = sorted(p.name for p in tmp_path.iterdir())
@@ -68,7 +62,6 @@ def test_onnx_float32_scores_as_torch_and_is_exported_once(
 
 
 def test_changed_checkpoint_is_exported_anew(tiny_model: tuple[Path, Path], tmp_path: Path) -> None:
-    needs_onnx()
     checkpoint, config_dir = tiny_model
     copy = tmp_path / "model" / checkpoint.name
     copy.parent.mkdir()
@@ -108,8 +101,6 @@ def test_int8_backends_keep_the_judgement(
     reference: list[dict[str, float]],
     tmp_path: Path,
 ) -> None:
-    if backend.startswith("onnx"):
-        needs_onnx()
     scorer = ToxicityScorer(*tiny_model, device="cpu", backend=backend, cache_dir=tmp_path)
     assert scorer.backend == backend
     scores = scorer.score(ABUSIVE + NEUTRAL)
