@@ -387,38 +387,8 @@ COUNTRIES: tuple[str, ...] = (
     "SK",
 )
 
-EEA_COUNTRIES: tuple[str, ...] = (
-    "AT",
-    "BE",
-    "BG",
-    "CY",
-    "CZ",
-    "DE",
-    "DK",
-    "EE",
-    "ES",
-    "FI",
-    "FR",
-    "GR",
-    "HR",
-    "HU",
-    "IE",
-    "IS",
-    "IT",
-    "LI",
-    "LT",
-    "LU",
-    "LV",
-    "MT",
-    "NL",
-    "NO",
-    "PL",
-    "PT",
-    "RO",
-    "SE",
-    "SI",
-    "SK",
-)
+# The Transparency Database accepts the countries of the EEA: the two tables are one.
+EEA_COUNTRIES: tuple[str, ...] = COUNTRIES
 
 # Field limits of StatementStoreRequest (characters).
 MAX_FACTS = 5000
