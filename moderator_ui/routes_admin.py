@@ -71,6 +71,16 @@ def _users_page(
     )
 
 
+def _account_changed(
+    request: Request, session: Session, action: str, target: str, **fields: str
+) -> RedirectResponse:
+    """Audit a change the admin made to an account, then go back to the accounts page."""
+    services(request).audit.record(
+        session.user.name, action, target=target, address=client_address(request), **fields
+    )
+    return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)
+
+
 @router.get("/admin/users", response_class=HTMLResponse)
 def users_page(request: Request, session: Admin) -> HTMLResponse:
     return _users_page(request, session)
@@ -89,14 +99,7 @@ def add_user(
         user = svc.accounts.add(name, role, password)
     except AccountError as exc:
         return _users_page(request, session, error=str(exc), status_code=422)
-    svc.audit.record(
-        session.user.name,
-        "user_added",
-        target=user.name,
-        detail=user.role,
-        address=client_address(request),
-    )
-    return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)
+    return _account_changed(request, session, "user_added", user.name, detail=user.role)
 
 
 @router.post("/admin/users/role", response_model=None)
@@ -112,15 +115,14 @@ def change_role(
         user, before = svc.accounts.set_role(name, role)
     except AccountError as exc:
         return _users_page(request, session, error=str(exc), status_code=422)
-    svc.audit.record(
-        session.user.name,
+    return _account_changed(
+        request,
+        session,
         "role_changed",
-        target=user.name,
+        user.name,
         detail=f"{before} → {user.role}",
         reason=reason,
-        address=client_address(request),
     )
-    return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/admin/users/password", response_model=None)
@@ -135,14 +137,13 @@ def change_password(
         user = svc.accounts.set_password(name, password)
     except AccountError as exc:
         return _users_page(request, session, error=str(exc), status_code=422)
-    svc.audit.record(
-        session.user.name,
+    return _account_changed(
+        request,
+        session,
         "password_changed",
-        target=user.name,
+        user.name,
         detail="sessions ended",
-        address=client_address(request),
     )
-    return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/admin/users/languages", response_model=None)
@@ -158,14 +159,13 @@ def set_languages(
         user = svc.accounts.set_languages(name, languages.split(","))
     except AccountError as exc:
         return _users_page(request, session, error=str(exc), status_code=422)
-    svc.audit.record(
-        session.user.name,
+    return _account_changed(
+        request,
+        session,
         "user_languages",
-        target=user.name,
+        user.name,
         detail=", ".join(user.languages) or "every language",
-        address=client_address(request),
     )
-    return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/admin/users/{action}", response_model=None)
@@ -185,11 +185,4 @@ def disable_or_enable(
         user = svc.accounts.set_disabled(name, action == "disable")
     except AccountError as exc:
         return _users_page(request, session, error=str(exc), status_code=422)
-    svc.audit.record(
-        session.user.name,
-        f"user_{action}d",
-        target=user.name,
-        reason=reason,
-        address=client_address(request),
-    )
-    return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)
+    return _account_changed(request, session, f"user_{action}d", user.name, reason=reason)
