@@ -29,7 +29,6 @@ from starlette.concurrency import run_in_threadpool
 
 from pipeline.api.apikeys import authenticator, bearer_scheme
 from pipeline.api.context import AppContext
-from pipeline.api.ingest import find_item
 from pipeline.api.models import (
     ApiError,
     ApiRoute,
@@ -42,6 +41,7 @@ from pipeline.api.models import (
     parse_request,
     read_body,
 )
+from pipeline.api.readback import find_item
 from pipeline.schemas.contribution import Identifier
 from pipeline.schemas.envelope import Trace, utc_now
 from pipeline.schemas.moderation import AppealFiled

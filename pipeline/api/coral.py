@@ -54,7 +54,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.api.context import AppContext
-from pipeline.api.ingest import html_to_text
+from pipeline.api.html import html_to_text
 from pipeline.api.models import (
     ApiError,
     ApiRoute,

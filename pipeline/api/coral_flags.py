@@ -37,7 +37,7 @@ from pipeline.api.coral import (
     comment_id,
     verify_signature,
 )
-from pipeline.api.ingest import html_to_text
+from pipeline.api.html import html_to_text
 from pipeline.api.models import (
     ApiError,
     ApiRoute,

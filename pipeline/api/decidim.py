@@ -42,20 +42,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pipeline.api.apikeys import authenticator, bearer_scheme
 from pipeline.api.context import AppContext
-from pipeline.api.ingest import (
-    Accepted,
-    AcceptedContribution,
-    accepted,
-    batch_items,
-    build_events,
-    check_conflicts,
-    html_to_text,
-    looks_like_html,
-    read_item,
-    status_url,
-    stored_items,
-    text_to_html,
-)
+from pipeline.api.html import html_to_text, looks_like_html, text_to_html
 from pipeline.api.models import (
     MAX_VERSION,
     ApiError,
@@ -73,6 +60,17 @@ from pipeline.api.models import (
     parse_request,
     read_body,
     surrogate_path,
+)
+from pipeline.api.submission import (
+    Accepted,
+    AcceptedContribution,
+    accepted,
+    batch_items,
+    build_events,
+    check_conflicts,
+    read_item,
+    status_url,
+    stored_items,
 )
 from pipeline.schemas.contribution import Identifier
 from pipeline.schemas.ids import submission_event_id

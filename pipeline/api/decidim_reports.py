@@ -27,7 +27,6 @@ from starlette.concurrency import run_in_threadpool
 from pipeline.api.apikeys import authenticator, bearer_scheme
 from pipeline.api.context import AppContext
 from pipeline.api.decidim import DecidimId, DecidimType, Locale
-from pipeline.api.ingest import batch_items
 from pipeline.api.models import (
     ApiRoute,
     ItemError,
@@ -44,6 +43,7 @@ from pipeline.api.models import (
     surrogate_path,
 )
 from pipeline.api.reports import ReportsAccepted, parse_reports, publish_reports
+from pipeline.api.submission import batch_items
 
 
 class DecidimUser(BaseModel):

@@ -39,7 +39,6 @@ from starlette.concurrency import run_in_threadpool
 
 from pipeline.api.apikeys import authenticator, bearer_scheme
 from pipeline.api.context import AppContext
-from pipeline.api.ingest import batch_items, find_item
 from pipeline.api.models import (
     ApiRoute,
     FieldError,
@@ -56,7 +55,9 @@ from pipeline.api.models import (
     refuse_batch,
     surrogate_path,
 )
+from pipeline.api.readback import find_item
 from pipeline.api.report_reasons import map_reason, unknown_reason
+from pipeline.api.submission import batch_items
 from pipeline.schemas.contribution import Identifier
 from pipeline.schemas.envelope import Trace, utc_now
 from pipeline.schemas.keys import contribution_key

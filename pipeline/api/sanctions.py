@@ -32,7 +32,6 @@ from starlette.concurrency import run_in_threadpool
 
 from pipeline.api.apikeys import authenticator, bearer_scheme
 from pipeline.api.context import AppContext
-from pipeline.api.ingest import find_item, read_item, stored_under_own_key
 from pipeline.api.models import (
     ApiError,
     ApiRoute,
@@ -44,6 +43,8 @@ from pipeline.api.models import (
     parse_request,
     read_body,
 )
+from pipeline.api.readback import find_item
+from pipeline.api.submission import read_item, stored_under_own_key
 from pipeline.schemas.contribution import Identifier
 from pipeline.schemas.envelope import Trace, utc_now
 from pipeline.schemas.keys import split_key

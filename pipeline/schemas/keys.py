@@ -66,3 +66,9 @@ def split_key(key: str) -> tuple[str, str]:
     if not sep or not platform:
         raise ValueError(f"{key[:200]!r} is not a contribution key (platform:id)")
     return platform, contribution_id
+
+
+def own_id(platform: str, key: str) -> str | None:
+    """The id in ``key`` when ``key`` is ``platform``'s contribution key, else None."""
+    head, sep, contribution_id = key.partition(SEPARATOR)
+    return contribution_id if sep and head == platform else None

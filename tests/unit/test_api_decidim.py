@@ -12,7 +12,7 @@ from moderator_ui.app import create_app
 from pipeline.api.apikeys import create_key
 from pipeline.api.context import AppContext
 from pipeline.api.decidim import original_text
-from pipeline.api.ingest import html_to_text
+from pipeline.api.html import html_to_text
 from pipeline.config import Settings
 from pipeline.schemas import ContributionSubmitted, TranslationCorrected
 from pipeline.schemas.codec import decode_event

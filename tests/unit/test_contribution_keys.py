@@ -15,13 +15,13 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.api.apikeys import ApiKeyError, create_key
-from pipeline.api.ingest import find_item
+from pipeline.api.readback import find_item
 from pipeline.cli import main
 from pipeline.config import Settings
 from pipeline.delivery.payloads import event_platform, platform_id
 from pipeline.schemas import Contribution, ContributionTranslated
 from pipeline.schemas.codec import EventDecodeError, decode_event
-from pipeline.schemas.keys import contribution_key, split_key
+from pipeline.schemas.keys import contribution_key, own_id, split_key
 from pipeline.schemas.queue import QueueItem
 from tests.conftest import contribution
 from tests.unit.test_api_ingest import Api, open_api, run_pipeline
@@ -43,6 +43,14 @@ def test_a_key_splits_on_its_first_separator() -> None:
         contribution_key("a:b", "c")
     with pytest.raises(ValueError, match="not a contribution key"):
         split_key("no-separator")
+
+
+def test_own_id_is_the_id_of_the_platforms_own_key_only() -> None:
+    assert own_id("a", "a:b:c") == "b:c"
+    assert own_id("a", contribution_key("a", "")) == ""
+    assert own_id("a", "ab:c") is None
+    assert own_id("a", "b:a:c") is None
+    assert own_id("a", "a") is None
 
 
 @pytest.mark.parametrize(
