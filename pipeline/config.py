@@ -21,6 +21,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from pipeline.dsa.categories import REJECT_REASONS
 from pipeline.dsa.codes import EEA_COUNTRIES
 from pipeline.errors import PermanentError
 from pipeline.languages import EU_LANGUAGES, known_language
@@ -250,17 +251,7 @@ class Settings(BaseSettings):
         "moderator reveals it (each moderator may turn blurring off).",
     )
     ui_reject_reasons: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: [
-            "spam",
-            "offensive",
-            "illegal",
-            "off_topic",
-            "personal_data",
-            "harassment",
-            "misinformation",
-            "duplicate",
-            "other",
-        ],
+        default_factory=lambda: list(REJECT_REASONS),
         description="Rejection reason codes offered to moderators, comma-separated.",
     )
     api_max_batch: int = Field(500, ge=1, le=10_000, description="Contributions per API request.")

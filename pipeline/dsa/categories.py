@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipeline.dsa.codes import KEYWORDS, MAX_SHORT_TEXT, STATEMENT_CATEGORIES
 from pipeline.errors import PermanentError
+from pipeline.schemas.events import TOXICITY_CATEGORIES
 
 # Every key of Hemicycle's taxonomy; the shipped table maps each of them.
 REPORT_REASONS = ("spam", "offensive", "does_not_belong", "illegal")
@@ -31,15 +32,7 @@ REJECT_REASONS = (
     "duplicate",
     "other",
 )
-SCORED_CATEGORIES = (
-    "toxicity",
-    "severe_toxicity",
-    "obscene",
-    "identity_attack",
-    "insult",
-    "threat",
-    "sexual_explicit",
-)
+SCORED_CATEGORIES = TOXICITY_CATEGORIES
 OWN_CATEGORIES = ("flood", "campaign", "premoderation")
 TAXONOMY: tuple[str, ...] = tuple(
     dict.fromkeys((*REPORT_REASONS, *REJECT_REASONS, *SCORED_CATEGORIES, *OWN_CATEGORIES))
