@@ -28,6 +28,7 @@ from pipeline.schemas.queue import Appeal, QueueItem, Sanction
 from pipeline.store.namespaces import CacheNamespace
 
 E = TypeVar("E", bound=Envelope)
+A = TypeVar("A", Appeal, Sanction)
 PENDING: CacheNamespace = "ui-moderation"
 PENDING_TTL_S = 3600
 SANCTION_LABELS = {
@@ -86,6 +87,14 @@ def end_of_day(day: date) -> datetime:
 
 def _problem(exc: ValidationError) -> str:
     return "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+
+
+def _one(entries: list[A], event_id: str, missing: str) -> A:
+    """The appeal or sanction recorded by ``event_id``; NotFound(``missing``) if none is."""
+    found = next((entry for entry in entries if entry.event_id == event_id), None)
+    if found is None:
+        raise NotFound(missing)
+    return found
 
 
 class Moderation:
@@ -149,9 +158,7 @@ class Moderation:
         address: str = "",
     ) -> AppealDecided:
         item = self._item(contribution_id)
-        appeal = next((a for a in item.appeals if a.event_id == appeal_id), None)
-        if appeal is None:
-            raise NotFound(f"no appeal {appeal_id} on {contribution_id}")
+        appeal = _one(item.appeals, appeal_id, f"no appeal {appeal_id} on {contribution_id}")
         event_id = action_event_id("appeal", user, key, appeal_id)
         if not self._done(item, event_id):
             if appeal.result is not None:
@@ -239,9 +246,9 @@ class Moderation:
         address: str = "",
     ) -> SanctionLifted:
         item = self._item(contribution_id)
-        sanction = next((s for s in item.sanctions if s.event_id == sanction_id), None)
-        if sanction is None:
-            raise NotFound(f"no sanction {sanction_id} on {contribution_id}")
+        sanction = _one(
+            item.sanctions, sanction_id, f"no sanction {sanction_id} on {contribution_id}"
+        )
         event_id = action_event_id("lift", user, key, sanction_id)
         if not self._done(item, event_id):
             if sanction.lifted_at is not None:
