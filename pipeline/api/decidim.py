@@ -125,6 +125,11 @@ DecidimType = Annotated[ResourceType, BeforeValidator(_resource_type)]
 _LOCALE_KEY = re.compile(r"^[A-Za-z]{2,3}(?:[_-][A-Za-z0-9]{1,8})*$")
 
 
+def decidim_contribution_id(resource_type: str, rid: str) -> str:
+    """The contribution id of a Decidim resource within its platform: ``proposal-123``."""
+    return f"{resource_type}-{rid}"
+
+
 def _check_i18n(value: str | dict[str, Any]) -> str | dict[str, Any]:
     if isinstance(value, str):
         return value
@@ -206,7 +211,7 @@ class DecidimResource(BaseModel):
     @property
     def contribution_id(self) -> str:
         """The contribution id within the platform: ``proposal-123``."""
-        return f"{self.resource_type}-{self.id}"
+        return decidim_contribution_id(self.resource_type, self.id)
 
     def contribution_data(self, platform: str) -> dict[str, Any]:
         """Raw contribution fields (validated by the caller)."""
@@ -319,6 +324,189 @@ def translations_of(item: QueueItem, resource_type: ResourceType, rid: str) -> D
 _RESOURCES_BODY = one_or_many(inline_schema(DecidimResource), "resources")
 
 
+def publish_resources(
+    context: AppContext, resources: list[tuple[int, DecidimResource]], platform: str
+) -> list[AcceptedContribution]:
+    """Publish the resources whose text is new; a resource whose text is unchanged keeps its
+    stored version (answered ``unchanged``)."""
+    events = build_events(
+        [(index, r.contribution_data(platform)) for index, r in resources],
+        platform,
+        context.settings,
+        producer="decidim",
+    )
+    stored = stored_items(context.store, [e.contribution_id for e in events])
+    check_conflicts(events, stored)
+    out: list[AcceptedContribution] = []
+    fresh = []
+    for event in events:
+        item = stored.get(event.contribution_id)
+        c = event.contribution
+        if (
+            item is not None
+            and item.version < c.version
+            and _same_text(item.contribution.title, c.title)
+            and _same_text(item.contribution.body, c.body)
+        ):
+            out.append(
+                AcceptedContribution(
+                    contribution_id=c.key,
+                    version=item.version,
+                    event_id=submission_event_id(c.platform, c.id, item.version),
+                    status_url=status_url(c.key),
+                    status="unchanged",
+                )
+            )
+        else:
+            fresh.append(event)
+            out.append(accepted(event))
+    context.publish(fresh)
+    return out
+
+
+def accept_resources(context: AppContext, items: list[Any], platform: str) -> Accepted:
+    """Validate a batch of resources (all or nothing) and publish it."""
+    resources: list[tuple[int, DecidimResource]] = []
+    invalid: list[ItemError] = []
+    for index, data in enumerate(items):
+        if not isinstance(data, dict):
+            message = f"expected a resource object, got {json_type(data)}"
+            invalid.append(ItemError(index=index, message=message))
+            continue
+        rid = data.get("id")
+        rid = str(rid) if isinstance(rid, str | int) and not isinstance(rid, bool) else None
+        bad = surrogate_path(data)
+        if bad is not None:
+            message = f"{bad}: contains an unpaired UTF-16 surrogate (not valid Unicode)"
+            invalid.append(ItemError(index=index, id=rid, message=message))
+            continue
+        try:
+            resources.append((index, DecidimResource.model_validate(data)))
+        except ValidationError as exc:
+            invalid.append(item_error(exc, index=index, item_id=rid))
+    if invalid:
+        raise ApiError(
+            422,
+            "invalid_resource",
+            f"item {invalid[0].index}: {invalid[0].message}; nothing was accepted",
+            errors=capped(invalid),
+        )
+    return Accepted(accepted=publish_resources(context, resources, platform))
+
+
+def translate(
+    context: AppContext, request: TranslateRequest, platform: str
+) -> tuple[int, TranslateResponse]:
+    """The answer to one translate request, submitting the resource when it is not known yet."""
+    settings = context.settings
+    field = FIELDS.get(request.field_name)
+    if field is None:
+        raise ApiError(
+            422,
+            "unsupported_field",
+            f"field_name {request.field_name[:100]!r} is not translated by Hemicycle "
+            f"(supported: {', '.join(FIELDS)})",
+        )
+    if request.resource is not None and (
+        request.resource.resource_type,
+        request.resource.id,
+    ) != (request.resource_type, request.resource_id):
+        raise ApiError(
+            422,
+            "invalid_request",
+            "resource.resource_type/resource.id disagree with resource_type/resource_id",
+        )
+    target = language_of(request.target_locale)
+    if target not in settings.target_languages:
+        return 200, TranslateResponse(
+            status="unavailable",
+            reason=f"{target} is not a configured target language (HEMICYCLE_TARGET_LANGUAGES)",
+        )
+    as_html = looks_like_html(request.text)
+    text = html_to_text(request.text)
+    if not text.strip():
+        return 200, TranslateResponse(status="done", translated_text=request.text)
+    if len(text) > settings.max_body_chars:
+        raise ApiError(
+            422,
+            "invalid_request",
+            f"text: {len(text)} characters exceed the limit of {settings.max_body_chars}",
+        )
+    rid = decidim_contribution_id(request.resource_type, request.resource_id)
+    key = contribution_key(platform, rid)
+    if len(key) > 200:
+        raise ApiError(422, "invalid_request", "resource_id: too long for a contribution id")
+    item = read_item(context.store, key)
+    if item is not None and item.contribution.platform != platform:
+        item = None
+    matched = _matching_field(item, field, text) if item is not None else None
+    if item is not None and matched is not None:
+        return _answer(item, matched, target, request.text, as_html)
+    if request.resource is not None:
+        resource = request.resource
+        if item is not None and resource.version <= item.version:
+            # The text changed but the version did not (a resource without PaperTrail
+            # versions): the next version, rather than a conflict nobody would resolve.
+            resource = resource.model_copy(update={"version": item.version + 1})
+        publish_resources(context, [(0, resource)], platform)
+    else:
+        publish_minimal(context, item, request, field, text, platform)
+    return 202, TranslateResponse(status="pending")
+
+
+def publish_minimal(
+    context: AppContext,
+    item: QueueItem | None,
+    request: TranslateRequest,
+    field: Literal["title", "body"],
+    text: str,
+    platform: str,
+) -> None:
+    """Without the resource: a new version of what is stored with this field replaced, or
+    a contribution holding just this text."""
+    if item is None:
+        data: dict[str, Any] = {
+            "id": decidim_contribution_id(request.resource_type, request.resource_id),
+            "version": 1,
+            "platform": platform,
+            "space": "unknown",
+            "kind": request.resource_type,
+            "author": "anonymous",
+            "body": text,
+            "created_at": datetime.now(UTC),
+            "locale_hint": request.source_locale,
+        }
+    else:
+        data = item.contribution.model_dump()
+        data[field] = text
+        data["version"] = item.version + 1
+    events = build_events([(0, data)], platform, context.settings, producer="decidim")
+    context.publish(events)
+
+
+def stored_translations(
+    context: AppContext, platform: str, resource_type: str, rid: str
+) -> DecidimTranslations:
+    """The translations of the platform's resource, 404 while it is not stored."""
+    kind = _resource_type(resource_type)
+    if kind not in FIELDS_BY_TYPE:
+        raise ApiError(
+            422,
+            "invalid_resource_type",
+            f"resource_type must be proposal, comment or debate, got {resource_type[:50]!r}",
+        )
+    key = contribution_key(platform, decidim_contribution_id(kind, rid))
+    item = read_item(context.store, key) if len(key) <= 200 else None
+    if item is None or item.contribution.platform != platform:
+        raise ApiError(
+            404,
+            "not_found",
+            f"{kind} {rid[:100]!r} of platform {platform!r} is not known yet: if it "
+            "was just submitted it may still be in flight; retry in a few seconds",
+        )
+    return translations_of(item, kind, rid)
+
+
 def router(context: AppContext) -> APIRouter:
     settings = context.settings
     api = APIRouter(
@@ -329,71 +517,6 @@ def router(context: AppContext) -> APIRouter:
     )
     require_platform = authenticator(context)
     body_limit = settings.max_event_bytes * settings.api_max_batch
-
-    def publish_resources(
-        resources: list[tuple[int, DecidimResource]], platform: str
-    ) -> list[AcceptedContribution]:
-        events = build_events(
-            [(index, r.contribution_data(platform)) for index, r in resources],
-            platform,
-            settings,
-            producer="decidim",
-        )
-        stored = stored_items(context.store, [e.contribution_id for e in events])
-        check_conflicts(events, stored)
-        out: list[AcceptedContribution] = []
-        fresh = []
-        for event in events:
-            item = stored.get(event.contribution_id)
-            c = event.contribution
-            if (
-                item is not None
-                and item.version < c.version
-                and _same_text(item.contribution.title, c.title)
-                and _same_text(item.contribution.body, c.body)
-            ):
-                out.append(
-                    AcceptedContribution(
-                        contribution_id=c.key,
-                        version=item.version,
-                        event_id=submission_event_id(c.platform, c.id, item.version),
-                        status_url=status_url(c.key),
-                        status="unchanged",
-                    )
-                )
-            else:
-                fresh.append(event)
-                out.append(accepted(event))
-        context.publish(fresh)
-        return out
-
-    def ingest(items: list[Any], platform: str) -> Accepted:
-        resources: list[tuple[int, DecidimResource]] = []
-        invalid: list[ItemError] = []
-        for index, data in enumerate(items):
-            if not isinstance(data, dict):
-                message = f"expected a resource object, got {json_type(data)}"
-                invalid.append(ItemError(index=index, message=message))
-                continue
-            rid = data.get("id")
-            rid = str(rid) if isinstance(rid, str | int) and not isinstance(rid, bool) else None
-            bad = surrogate_path(data)
-            if bad is not None:
-                message = f"{bad}: contains an unpaired UTF-16 surrogate (not valid Unicode)"
-                invalid.append(ItemError(index=index, id=rid, message=message))
-                continue
-            try:
-                resources.append((index, DecidimResource.model_validate(data)))
-            except ValidationError as exc:
-                invalid.append(item_error(exc, index=index, item_id=rid))
-        if invalid:
-            raise ApiError(
-                422,
-                "invalid_resource",
-                f"item {invalid[0].index}: {invalid[0].message}; nothing was accepted",
-                errors=capped(invalid),
-            )
-        return Accepted(accepted=publish_resources(resources, platform))
 
     @api.post(
         "/resources",
@@ -417,7 +540,7 @@ def router(context: AppContext) -> APIRouter:
         items = batch_items(
             data, key="resources", max_batch=settings.api_max_batch, what="Decidim resource"
         )
-        return await run_in_threadpool(ingest, items, platform)
+        return await run_in_threadpool(accept_resources, context, items, platform)
 
     @api.get(
         "/resources/{resource_type}/{resource_id}/translations",
@@ -430,106 +553,7 @@ def router(context: AppContext) -> APIRouter:
         resource_type: str, resource_id: str, request: Request
     ) -> DecidimTranslations:
         platform = require_platform(request)
-        kind = _resource_type(resource_type)
-        if kind not in FIELDS_BY_TYPE:
-            raise ApiError(
-                422,
-                "invalid_resource_type",
-                f"resource_type must be proposal, comment or debate, got {resource_type[:50]!r}",
-            )
-        key = contribution_key(platform, f"{kind}-{resource_id}")
-        item = read_item(context.store, key) if len(key) <= 200 else None
-        if item is None or item.contribution.platform != platform:
-            raise ApiError(
-                404,
-                "not_found",
-                f"{kind} {resource_id[:100]!r} of platform {platform!r} is not known yet: if it "
-                "was just submitted it may still be in flight; retry in a few seconds",
-            )
-        return translations_of(item, kind, resource_id)
-
-    def translate(request: TranslateRequest, platform: str) -> tuple[int, TranslateResponse]:
-        field = FIELDS.get(request.field_name)
-        if field is None:
-            raise ApiError(
-                422,
-                "unsupported_field",
-                f"field_name {request.field_name[:100]!r} is not translated by Hemicycle "
-                f"(supported: {', '.join(FIELDS)})",
-            )
-        if request.resource is not None and (
-            request.resource.resource_type,
-            request.resource.id,
-        ) != (request.resource_type, request.resource_id):
-            raise ApiError(
-                422,
-                "invalid_request",
-                "resource.resource_type/resource.id disagree with resource_type/resource_id",
-            )
-        target = language_of(request.target_locale)
-        if target not in settings.target_languages:
-            return 200, TranslateResponse(
-                status="unavailable",
-                reason=f"{target} is not a configured target language (HEMICYCLE_TARGET_LANGUAGES)",
-            )
-        as_html = looks_like_html(request.text)
-        text = html_to_text(request.text)
-        if not text.strip():
-            return 200, TranslateResponse(status="done", translated_text=request.text)
-        if len(text) > settings.max_body_chars:
-            raise ApiError(
-                422,
-                "invalid_request",
-                f"text: {len(text)} characters exceed the limit of {settings.max_body_chars}",
-            )
-        rid = f"{request.resource_type}-{request.resource_id}"
-        key = contribution_key(platform, rid)
-        if len(key) > 200:
-            raise ApiError(422, "invalid_request", "resource_id: too long for a contribution id")
-        item = read_item(context.store, key)
-        if item is not None and item.contribution.platform != platform:
-            item = None
-        matched = _matching_field(item, field, text) if item is not None else None
-        if item is not None and matched is not None:
-            return _answer(item, matched, target, request.text, as_html)
-        if request.resource is not None:
-            resource = request.resource
-            if item is not None and resource.version <= item.version:
-                # The text changed but the version did not (a resource without PaperTrail
-                # versions): the next version, rather than a conflict nobody would resolve.
-                resource = resource.model_copy(update={"version": item.version + 1})
-            publish_resources([(0, resource)], platform)
-        else:
-            publish_minimal(item, request, field, text, platform)
-        return 202, TranslateResponse(status="pending")
-
-    def publish_minimal(
-        item: QueueItem | None,
-        request: TranslateRequest,
-        field: Literal["title", "body"],
-        text: str,
-        platform: str,
-    ) -> None:
-        """Without the resource: a new version of what is stored with this field replaced, or
-        a contribution holding just this text."""
-        if item is None:
-            data: dict[str, Any] = {
-                "id": f"{request.resource_type}-{request.resource_id}",
-                "version": 1,
-                "platform": platform,
-                "space": "unknown",
-                "kind": request.resource_type,
-                "author": "anonymous",
-                "body": text,
-                "created_at": datetime.now(UTC),
-                "locale_hint": request.source_locale,
-            }
-        else:
-            data = item.contribution.model_dump()
-            data[field] = text
-            data["version"] = item.version + 1
-        events = build_events([(0, data)], platform, settings, producer="decidim")
-        context.publish(events)
+        return stored_translations(context, platform, resource_type, resource_id)
 
     @api.post(
         "/translate",
@@ -555,7 +579,7 @@ def router(context: AppContext) -> APIRouter:
         check_content_type(request)
         raw = await read_body(request, 2 * settings.max_event_bytes)
         parsed = parse_request(raw, TranslateRequest)
-        status, answer = await run_in_threadpool(translate, parsed, platform)
+        status, answer = await run_in_threadpool(translate, context, parsed, platform)
         return JSONResponse(answer.model_dump(exclude_none=True), status_code=status)
 
     return api

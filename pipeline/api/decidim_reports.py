@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from pipeline.api.apikeys import authenticator, bearer_scheme
 from pipeline.api.context import AppContext
-from pipeline.api.decidim import DecidimId, DecidimType, Locale
+from pipeline.api.decidim import DecidimId, DecidimType, Locale, decidim_contribution_id
 from pipeline.api.models import (
     ApiRoute,
     ItemError,
@@ -94,7 +94,7 @@ class DecidimReport(BaseModel):
     def report_data(self) -> dict[str, Any]:
         """The report in ``POST /v1/reports``'s shape."""
         return {
-            "id": f"{self.reportable.type}-{self.reportable.id}",
+            "id": decidim_contribution_id(self.reportable.type, self.reportable.id),
             "reporter": self.user.id,
             "reason": self.reason,
             "details": self.details,
