@@ -111,6 +111,11 @@ class AuditLog:
         yield buffer.getvalue()
 
 
+def audit_reason(code: str | None, text: str | None) -> str:
+    """The reason an entry records: the reason code and the statement, those given."""
+    return " — ".join(x for x in (code, text) if x)
+
+
 def _cell(value: str) -> str:
     """Neutralise spreadsheet formulas (CSV injection) in user-controlled text."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -17,7 +17,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from moderator_ui.audit import AuditLog
+from moderator_ui.audit import AuditLog, audit_reason
 from moderator_ui.idempotency import action_event_id
 from moderator_ui.review import NotFound
 from pipeline.api.context import AppContext
@@ -230,7 +230,7 @@ class Moderation:
             "sanction",
             target=f"{c.platform}/{c.author} for {contribution_id}",
             detail=f"{action}{ends}",
-            reason=" — ".join(x for x in (reason_code, event.statement) if x),
+            reason=audit_reason(reason_code, event.statement),
             address=address,
         )
         return event

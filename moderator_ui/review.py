@@ -33,7 +33,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from moderator_ui.audit import AuditLog
+from moderator_ui.audit import AuditLog, audit_reason
 from moderator_ui.idempotency import action_event_id, action_ids
 from pipeline.api.context import AppContext
 from pipeline.errors import PermanentError
@@ -222,7 +222,7 @@ class Review:
             "decision",
             target=contribution_id,
             detail=decision,
-            reason=" — ".join(x for x in (reason_code, statement) if x),
+            reason=audit_reason(reason_code, statement),
             address=address,
         )
         return self.get(contribution_id)
@@ -345,7 +345,7 @@ class Review:
             "decision",
             target=f"{target}: {len(mine)} items",
             detail=f"bulk {decision} ({bulk_id})",
-            reason=" — ".join(x for x in (reason_code, statement) if x),
+            reason=audit_reason(reason_code, statement),
             address=address,
         )
         return result
