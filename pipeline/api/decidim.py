@@ -35,7 +35,6 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     model_validator,
 )
 from starlette.concurrency import run_in_threadpool
@@ -47,19 +46,16 @@ from pipeline.api.models import (
     MAX_VERSION,
     ApiError,
     ApiRoute,
-    ItemError,
     capped,
     check_content_type,
     error_responses,
     inline_schema,
-    item_error,
     json_body,
     json_type,
     one_or_many,
     parse_json,
     parse_request,
     read_body,
-    surrogate_path,
 )
 from pipeline.api.submission import (
     Accepted,
@@ -71,6 +67,7 @@ from pipeline.api.submission import (
     read_item,
     status_url,
     stored_items,
+    validate_objects,
 )
 from pipeline.schemas.contribution import Identifier
 from pipeline.schemas.ids import submission_event_id
@@ -366,24 +363,7 @@ def publish_resources(
 
 def accept_resources(context: AppContext, items: list[Any], platform: str) -> Accepted:
     """Validate a batch of resources (all or nothing) and publish it."""
-    resources: list[tuple[int, DecidimResource]] = []
-    invalid: list[ItemError] = []
-    for index, data in enumerate(items):
-        if not isinstance(data, dict):
-            message = f"expected a resource object, got {json_type(data)}"
-            invalid.append(ItemError(index=index, message=message))
-            continue
-        rid = data.get("id")
-        rid = str(rid) if isinstance(rid, str | int) and not isinstance(rid, bool) else None
-        bad = surrogate_path(data)
-        if bad is not None:
-            message = f"{bad}: contains an unpaired UTF-16 surrogate (not valid Unicode)"
-            invalid.append(ItemError(index=index, id=rid, message=message))
-            continue
-        try:
-            resources.append((index, DecidimResource.model_validate(data)))
-        except ValidationError as exc:
-            invalid.append(item_error(exc, index=index, item_id=rid))
+    resources, invalid = validate_objects(items, DecidimResource, "resource")
     if invalid:
         raise ApiError(
             422,

@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from pipeline.api.apikeys import authenticator, bearer_scheme
@@ -29,21 +29,17 @@ from pipeline.api.context import AppContext
 from pipeline.api.decidim import DecidimId, DecidimType, Locale, decidim_contribution_id
 from pipeline.api.models import (
     ApiRoute,
-    ItemError,
     check_content_type,
     error_responses,
     inline_schema,
-    item_error,
     json_body,
-    json_type,
     one_or_many,
     parse_json,
     read_body,
     refuse_batch,
-    surrogate_path,
 )
 from pipeline.api.reports import ReportsAccepted, parse_reports, publish_reports
-from pipeline.api.submission import batch_items
+from pipeline.api.submission import batch_items, validate_objects
 
 
 class DecidimUser(BaseModel):
@@ -105,26 +101,9 @@ class DecidimReport(BaseModel):
 
 def parse_decidim_reports(items: list[Any]) -> list[dict[str, Any]]:
     """Decidim report objects → report objects of the generic API, or 422 naming the field."""
-    out: list[dict[str, Any]] = []
-    refused: list[ItemError] = []
-    for index, data in enumerate(items):
-        if not isinstance(data, dict):
-            message = f"expected a Decidim report object, got {json_type(data)}"
-            refused.append(ItemError(index=index, message=message))
-            continue
-        rid = data.get("id")
-        rid = str(rid) if isinstance(rid, str | int) and not isinstance(rid, bool) else None
-        bad = surrogate_path(data)
-        if bad is not None:
-            message = f"{bad}: contains an unpaired UTF-16 surrogate (not valid Unicode)"
-            refused.append(ItemError(index=index, id=rid, message=message))
-            continue
-        try:
-            out.append(DecidimReport.model_validate(data).report_data())
-        except ValidationError as exc:
-            refused.append(item_error(exc, index=index, item_id=rid))
+    reports, refused = validate_objects(items, DecidimReport, "Decidim report")
     refuse_batch(refused, platform="", acts="reports", what="report", error="invalid_report")
-    return out
+    return [report.report_data() for _, report in reports]
 
 
 def router(context: AppContext) -> APIRouter:

@@ -19,6 +19,7 @@ from pipeline.api.models import (
     ApiError,
     FieldError,
     ItemError,
+    M,
     capped,
     item_error,
     json_type,
@@ -62,6 +63,33 @@ def accepted(event: ContributionSubmitted) -> AcceptedContribution:
         event_id=event.event_id,
         status_url=status_url(event.contribution_id),
     )
+
+
+def validate_objects(
+    items: list[Any], model: type[M], what: str
+) -> tuple[list[tuple[int, M]], list[ItemError]]:
+    """Each item validated as ``model`` with its index, and the refusals naming the item's ``id``
+    (not an object, an unpaired UTF-16 surrogate, an invalid field): the caller refuses a batch
+    with any refusal."""
+    valid: list[tuple[int, M]] = []
+    refused: list[ItemError] = []
+    for index, data in enumerate(items):
+        if not isinstance(data, dict):
+            message = f"expected a {what} object, got {json_type(data)}"
+            refused.append(ItemError(index=index, message=message))
+            continue
+        rid = data.get("id")
+        rid = str(rid) if isinstance(rid, str | int) and not isinstance(rid, bool) else None
+        bad = surrogate_path(data)
+        if bad is not None:
+            message = f"{bad}: contains an unpaired UTF-16 surrogate (not valid Unicode)"
+            refused.append(ItemError(index=index, id=rid, message=message))
+            continue
+        try:
+            valid.append((index, model.model_validate(data)))
+        except ValidationError as exc:
+            refused.append(item_error(exc, index=index, item_id=rid))
+    return valid, refused
 
 
 def batch_items(data: Any, *, key: str, max_batch: int, what: str) -> list[Any]:
