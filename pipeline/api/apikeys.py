@@ -18,12 +18,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPBearer
 from pydantic import TypeAdapter, ValidationError
 
 from pipeline.api.context import AppContext
-from pipeline.api.models import ApiError
+from pipeline.api.models import ApiError, ApiRoute
 from pipeline.errors import PermanentError
 from pipeline.schemas.codec import describe_validation_error
 from pipeline.schemas.keys import Platform
@@ -151,3 +151,14 @@ def authenticator(context: AppContext) -> Callable[[Request], str]:
         return platform
 
     return require_platform
+
+
+def keyed_router(
+    context: AppContext, prefix: str, tag: str
+) -> tuple[APIRouter, Callable[[Request], str]]:
+    """A router whose routes need a platform API key (the bearer scheme in the OpenAPI), and
+    the check that names the key's platform (:func:`authenticator`)."""
+    api = APIRouter(
+        prefix=prefix, tags=[tag], route_class=ApiRoute, dependencies=[Depends(bearer_scheme)]
+    )
+    return api, authenticator(context)

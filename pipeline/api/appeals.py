@@ -23,15 +23,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from pipeline.api.apikeys import authenticator, bearer_scheme
+from pipeline.api.apikeys import keyed_router
 from pipeline.api.context import AppContext
 from pipeline.api.models import (
     ApiError,
-    ApiRoute,
     FieldError,
     ItemError,
     check_content_type,
@@ -155,10 +154,7 @@ def appeal_event(item: QueueItem, appeal: AppealIn, platform: str, window_days: 
 def router(context: AppContext) -> APIRouter:
     """``POST /v1/appeals`` over ``context``."""
     settings = context.settings
-    api = APIRouter(
-        prefix="/v1", tags=["appeals"], route_class=ApiRoute, dependencies=[Depends(bearer_scheme)]
-    )
-    require_platform = authenticator(context)
+    api, require_platform = keyed_router(context, "/v1", "appeals")
 
     def file(appeal: AppealIn, platform: str) -> AppealAccepted:
         if appeal.platform is not None and appeal.platform.strip() != platform:

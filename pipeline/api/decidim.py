@@ -25,7 +25,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import (
     AfterValidator,
@@ -39,13 +39,12 @@ from pydantic import (
 )
 from starlette.concurrency import run_in_threadpool
 
-from pipeline.api.apikeys import authenticator, bearer_scheme
+from pipeline.api.apikeys import keyed_router
 from pipeline.api.context import AppContext
 from pipeline.api.html import html_to_text, looks_like_html, text_to_html
 from pipeline.api.models import (
     MAX_VERSION,
     ApiError,
-    ApiRoute,
     capped,
     check_content_type,
     error_responses,
@@ -489,13 +488,7 @@ def stored_translations(
 
 def router(context: AppContext) -> APIRouter:
     settings = context.settings
-    api = APIRouter(
-        prefix="/v1/decidim",
-        tags=["decidim"],
-        route_class=ApiRoute,
-        dependencies=[Depends(bearer_scheme)],
-    )
-    require_platform = authenticator(context)
+    api, require_platform = keyed_router(context, "/v1/decidim", "decidim")
     body_limit = settings.max_event_bytes * settings.api_max_batch
 
     @api.post(

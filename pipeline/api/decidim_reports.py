@@ -20,15 +20,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
-from pipeline.api.apikeys import authenticator, bearer_scheme
+from pipeline.api.apikeys import keyed_router
 from pipeline.api.context import AppContext
 from pipeline.api.decidim import DecidimId, DecidimType, Locale, decidim_contribution_id
 from pipeline.api.models import (
-    ApiRoute,
     check_content_type,
     error_responses,
     inline_schema,
@@ -108,13 +107,7 @@ def parse_decidim_reports(items: list[Any]) -> list[dict[str, Any]]:
 
 def router(context: AppContext) -> APIRouter:
     settings = context.settings
-    api = APIRouter(
-        prefix="/v1/decidim",
-        tags=["decidim"],
-        route_class=ApiRoute,
-        dependencies=[Depends(bearer_scheme)],
-    )
-    require_platform = authenticator(context)
+    api, require_platform = keyed_router(context, "/v1/decidim", "decidim")
     body_limit = settings.max_event_bytes * settings.api_max_batch
 
     def accept(items: list[Any], platform: str) -> ReportsAccepted:

@@ -9,15 +9,14 @@ events, nothing more.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
-from pipeline.api.apikeys import authenticator, bearer_scheme
+from pipeline.api.apikeys import keyed_router
 from pipeline.api.context import AppContext
 from pipeline.api.models import (
     ApiError,
-    ApiRoute,
     check_content_type,
     error_responses,
     inline_schema,
@@ -53,13 +52,7 @@ class ErasureAccepted(BaseModel):
 
 def router(context: AppContext) -> APIRouter:
     settings = context.settings
-    api = APIRouter(
-        prefix="/v1",
-        tags=["erasures"],
-        route_class=ApiRoute,
-        dependencies=[Depends(bearer_scheme)],
-    )
-    require_platform = authenticator(context)
+    api, require_platform = keyed_router(context, "/v1", "erasures")
 
     def run(body: ErasureIn, platform: str) -> ErasureAccepted:
         try:

@@ -23,14 +23,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from pipeline.api.apikeys import authenticator, bearer_scheme
+from pipeline.api.apikeys import keyed_router
 from pipeline.api.context import AppContext
 from pipeline.api.models import (
     ApiError,
-    ApiRoute,
     ItemError,
     capped,
     check_content_type,
@@ -64,13 +63,7 @@ _INGEST_BODY = one_or_many(_INGEST_SCHEMA, "contributions")
 def router(context: AppContext) -> APIRouter:
     """``POST /v1/contributions`` and ``GET /v1/contributions/{id}`` over ``context``."""
     settings = context.settings
-    api = APIRouter(
-        prefix="/v1",
-        tags=["contributions"],
-        route_class=ApiRoute,
-        dependencies=[Depends(bearer_scheme)],
-    )
-    require_platform = authenticator(context)
+    api, require_platform = keyed_router(context, "/v1", "contributions")
     body_limit = settings.max_event_bytes * settings.api_max_batch
 
     def ingest(items: list[Any], platform: str) -> Accepted:

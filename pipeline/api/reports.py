@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -37,10 +37,9 @@ from pydantic import (
 )
 from starlette.concurrency import run_in_threadpool
 
-from pipeline.api.apikeys import authenticator, bearer_scheme
+from pipeline.api.apikeys import keyed_router
 from pipeline.api.context import AppContext
 from pipeline.api.models import (
-    ApiRoute,
     FieldError,
     ItemError,
     check_content_type,
@@ -272,13 +271,7 @@ _REPORTS_BODY = one_or_many(_REPORT_SCHEMA, "reports")
 def router(context: AppContext) -> APIRouter:
     """``POST /v1/reports`` over ``context``."""
     settings = context.settings
-    api = APIRouter(
-        prefix="/v1",
-        tags=["reports"],
-        route_class=ApiRoute,
-        dependencies=[Depends(bearer_scheme)],
-    )
-    require_platform = authenticator(context)
+    api, require_platform = keyed_router(context, "/v1", "reports")
     body_limit = settings.max_event_bytes * settings.api_max_batch
 
     def accept(items: list[Any], platform: str) -> ReportsAccepted:

@@ -18,7 +18,7 @@ import json
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -30,11 +30,10 @@ from pydantic import (
 )
 from starlette.concurrency import run_in_threadpool
 
-from pipeline.api.apikeys import authenticator, bearer_scheme
+from pipeline.api.apikeys import keyed_router
 from pipeline.api.context import AppContext
 from pipeline.api.models import (
     ApiError,
-    ApiRoute,
     check_content_type,
     error_responses,
     inline_schema,
@@ -146,13 +145,7 @@ def _event_error(exc: ValidationError) -> ApiError:
 def router(context: AppContext) -> APIRouter:
     """The sanction endpoints over ``context``."""
     settings = context.settings
-    api = APIRouter(
-        prefix="/v1",
-        tags=["sanctions"],
-        route_class=ApiRoute,
-        dependencies=[Depends(bearer_scheme)],
-    )
-    require_platform = authenticator(context)
+    api, require_platform = keyed_router(context, "/v1", "sanctions")
 
     def impose(sanction: SanctionIn, platform: str) -> SanctionAccepted:
         _check_platform(sanction.platform, platform)
