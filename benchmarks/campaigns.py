@@ -37,7 +37,8 @@ from pipeline.models.apertium import list_apertium_models
 from pipeline.models.campaigns import CampaignDetector
 from pipeline.models.floods import FloodDetector
 from pipeline.models.langid import LanguageDetector
-from pipeline.models.translate import TranslationBackend, load_backend
+from pipeline.models.translation.base import TranslationBackend
+from pipeline.models.translation.registry import load_backend
 from pipeline.store.embedded import EmbeddedStore
 from pipeline.store.scorer_state import Observation, ScorerLimits
 from pipeline.store.scorer_state_sqlite import SqliteScorerState

@@ -49,7 +49,9 @@ from pipeline.config import TOPICS, Settings  # noqa: E402
 from pipeline.models.langid import LanguageDetector  # noqa: E402
 from pipeline.models.segment import segment  # noqa: E402
 from pipeline.models.toxicity import ToxicityScorer  # noqa: E402
-from pipeline.models.translate import install_model, list_models, load_backend  # noqa: E402
+from pipeline.models.translation.discovery import list_models  # noqa: E402
+from pipeline.models.translation.install import install_model  # noqa: E402
+from pipeline.models.translation.registry import load_backend  # noqa: E402
 from pipeline.ops.status import fan_out  # noqa: E402
 from pipeline.privacy import sealer_for  # noqa: E402
 from pipeline.schemas import Contribution, ContributionSubmitted, Trace  # noqa: E402

@@ -388,7 +388,7 @@ def path_worker(
     from pipeline.batching import BatchRequest, DynamicBatcher
     from pipeline.bus.embedded import EmbeddedBus
     from pipeline.config import TOPICS, Settings
-    from pipeline.models.translate import install_model
+    from pipeline.models.translation.install import install_model
     from pipeline.schemas import LanguageIdentified, LanguageResult
     from pipeline.store.embedded import EmbeddedStore
     from pipeline.workers.runner import Runner, StopFlag, run_until

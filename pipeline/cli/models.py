@@ -20,7 +20,8 @@ def register(sub: Subcommands) -> Handlers:
 
 
 def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
-    from pipeline.models.translate import TranslationModelError, install_model
+    from pipeline.models.translation.base import TranslationModelError
+    from pipeline.models.translation.install import install_model
 
     models_dir = settings.resolved_models_dir
     if args.models_command == "install":

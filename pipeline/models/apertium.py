@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.languages import known_language
-from pipeline.models.translate import Item, ModelInfo, TranslationModelError, _check_pairwise
+from pipeline.models.translation.base import Item, ModelInfo, TranslationModelError, check_pairwise
 
 __all__ = ["MODES_DIR", "ApertiumBackend", "apertium_available", "list_apertium_models"]
 
@@ -268,7 +268,7 @@ class ApertiumBackend:
         return self._process.run(texts, budget)
 
     def translate(self, items: Sequence[Item]) -> list[str]:
-        _check_pairwise(self.info, items)
+        check_pairwise(self.info, items)
         out = [""] * len(items)
         todo = [i for i, (text, _src, _tgt) in enumerate(items) if text.strip()]
         if not todo:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from pipeline.config import Settings
 from pipeline.models.apertium import list_apertium_models
-from pipeline.models.translate import ModelInfo, list_models
+from pipeline.models.translation.base import ModelInfo
+from pipeline.models.translation.discovery import list_models
 
 
 def available_models(settings: Settings) -> list[ModelInfo]:

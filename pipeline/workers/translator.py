@@ -40,7 +40,8 @@ from pipeline.extras import install_hint, installed
 from pipeline.logs import get_logger
 from pipeline.models.catalog import available_models
 from pipeline.models.segment import Segmented, reassemble, segment
-from pipeline.models.translate import ModelInfo, TranslationBackend, load_backend, require_engine
+from pipeline.models.translation.base import ModelInfo, TranslationBackend
+from pipeline.models.translation.registry import load_backend, require_engine
 from pipeline.schemas import (
     ContributionTranslated,
     LanguageIdentified,

@@ -22,7 +22,7 @@ from moderator_ui.server import BackgroundServer
 from pipeline.bus import open_bus
 from pipeline.config import Settings
 from pipeline.ingest import ingest_file
-from pipeline.models.translate import install_model
+from pipeline.models.translation.install import install_model
 from pipeline.service import Pipeline
 from pipeline.store.base import QueueStore
 from pipeline.workers import WORKER_NAMES

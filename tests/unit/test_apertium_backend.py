@@ -13,7 +13,8 @@ from pipeline.models.apertium import (
     list_apertium_models,
     to_stream,
 )
-from pipeline.models.translate import TranslationModelError, load_backend
+from pipeline.models.translation.base import TranslationModelError
+from pipeline.models.translation.registry import load_backend
 from tests.apertium_check import require_apertium
 
 

@@ -9,7 +9,8 @@ import pytest
 
 from pipeline.config import ConfigError, Settings
 from pipeline.extras import EXTRAS, MissingExtra, installed, require
-from pipeline.models.translate import ModelInfo, load_backend, require_engine
+from pipeline.models.translation.base import ModelInfo
+from pipeline.models.translation.registry import load_backend, require_engine
 
 
 def _hide(monkeypatch: pytest.MonkeyPatch, *modules: str) -> None:

@@ -15,7 +15,7 @@ import uvicorn
 from moderator_ui import server
 from pipeline.config import Settings
 from pipeline.logs import setup_logging, uvicorn_log_config
-from pipeline.models.translate import list_models
+from pipeline.models.translation.discovery import list_models
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*(ROOT / "pipeline").rglob("*.py"), *(ROOT / "moderator_ui").rglob("*.py")])

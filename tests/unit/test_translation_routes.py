@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pipeline.config import Settings
 from pipeline.models.catalog import available_models
-from pipeline.models.translate import Engine, ModelInfo
+from pipeline.models.translation.base import Engine, ModelInfo
 from pipeline.store.embedded import EmbeddedStore
 from pipeline.workers.translator import TranslatorStage
 from tests.apertium_check import require_apertium

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.models.translate import ModelInfo
+from pipeline.models.translation.base import ModelInfo
 from pipeline.schemas import (
     ContributionSubmitted,
     ContributionTranslated,
