@@ -240,7 +240,9 @@ class _Process:
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
             if stream is not None:
-                stream.close()
+                # Closing stdin flushes what the dead process never read: a broken pipe.
+                with contextlib.suppress(OSError):
+                    stream.close()
 
 
 class ApertiumBackend:
