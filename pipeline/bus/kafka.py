@@ -458,4 +458,31 @@ class KafkaConsumerAdapter(Consumer):
 
     def close(self) -> None:
         self._handed_out.clear()  # leaving is not processing: revocation must commit nothing
+        self._finish_pending_join()
         self._consumer.close(autocommit=False)
+
+    def _finish_pending_join(self) -> None:
+        """Let a JoinGroup/SyncGroup still in flight end before the member leaves.
+
+        A worker stopped right after it started (a SIGTERM during a restart) closes while its
+        join is pending. Tansu 0.6 then keeps the member for good, holding partitions that no
+        one consumes, and every later join waits on it. Polling until the join ends (at most
+        twice the session timeout) makes the leave a clean one on every broker; records
+        fetched meanwhile are dropped uncommitted, so the next owner reads them again.
+        """
+        coordinator = getattr(self._consumer, "_coordinator", None)  # no public join state
+
+        def joining() -> bool:
+            task = getattr(coordinator, "_join_task", None)
+            return task is not None and not task.is_done
+
+        if not joining():
+            return
+        config = cast(Any, self._consumer).config
+        deadline = time.monotonic() + 2 * config["session_timeout_ms"] / 1000
+        try:
+            while joining() and time.monotonic() < deadline:
+                self._consumer.poll(timeout_ms=100, max_records=1, update_offsets=False)
+        except KafkaError as exc:  # leaving anyway: the broker expires the member in time
+            log.warning("join not finished before leaving", extra={"error": repr(exc)})
+        self._handed_out.clear()

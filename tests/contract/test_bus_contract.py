@@ -164,6 +164,25 @@ def test_two_members_split_the_partitions(bus_factory: Callable[[], Bus], topic:
         member.close()
 
 
+def test_a_member_stopped_while_joining_leaves_no_partitions_behind(
+    bus_factory: Callable[[], Bus], topic: str
+) -> None:
+    """A worker told to stop while its first join is still in flight (a SIGTERM right after a
+    restart) must not leave a member behind that holds partitions: the next one gets them all.
+    (Tansu 0.6 keeps a member that leaves mid-join for good; the consumer lets the join end.)"""
+    bus = bus_factory()
+    produce(bus, topic, 30, keys=10)
+    for attempt in range(3):
+        leaver = bus_factory().consumer("g-leave", [topic])
+        leaver.poll(10, 0.05 * attempt)
+        leaver.close()
+    member = bus.consumer("g-leave", [topic])
+    records = drain(member, 30)
+    assert len(member.assignment()) == PARTITIONS, member.assignment()
+    assert len(records) == 30
+    member.close()
+
+
 def test_lag_counts_high_watermarks(bus_factory: Callable[[], Bus], topic: str) -> None:
     bus = bus_factory()
     assert total_lag(bus.lag("g-lag", [topic])) == 0

@@ -59,15 +59,19 @@ def hemicycle(
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI as a user would (``python -m pipeline.cli`` is the console script)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipeline.cli", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        input=input,
-    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", *args],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+        )
+    except subprocess.TimeoutExpired as exc:
+        err = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else exc.stderr
+        pytest.fail(f"hemicycle {' '.join(args)} ran past {timeout} s:\n{(err or '')[-6000:]}")
     if check:
         assert proc.returncode == 0, f"hemicycle {' '.join(args)} failed:\n{proc.stderr[-3000:]}"
     return proc

@@ -37,7 +37,19 @@ def chaos_policy(path: Path) -> Path:
     return path
 
 
+def log_tails(logs: dict[str, Path], lines: int = 15) -> str:
+    """The end of every worker's log, for a failure message."""
+    out = []
+    for name, path in logs.items():
+        text = (
+            path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
+        )
+        out.append(f"--- {name} ---\n" + "\n".join(text[-lines:]))
+    return "\n".join(out)
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_random_sigkills_of_every_worker_lose_and_duplicate_nothing(
     kafka_redis_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -64,6 +76,13 @@ def test_random_sigkills_of_every_worker_lose_and_duplicate_nothing(
     logs = {name: tmp_path / f"{name}.log" for name in WORKERS}
     running = {name: start(env, "run", "--worker", name, log=logs[name]) for name in WORKERS}
     kills: Counter[str] = Counter()
+    began = time.monotonic()
+    phases: list[str] = []
+
+    def phase(what: str) -> None:
+        phases.append(f"{time.monotonic() - began:7.1f} s  {what}")
+        print(phases[-1], flush=True)
+
     try:
         for k in range(KILLS):
             if k % 2 == 0 and chunks:
