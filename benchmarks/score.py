@@ -16,7 +16,9 @@ checkpoint's head), each with its speed vs (a) and (b), vs its own raw model cal
 pre-padded batches (the scorer's backends), and its largest score drift vs fp32 on this model
 and on the tiny trained model of ``tests/toxicity_model.py`` (held-out lines). The summary
 names the fastest path whose drift is ≤ 0.01 on both models, and the scorer's default against
-it. On CUDA: (b) and (c) in fp16 as well.
+it. (f) ``ToxicityScorer.score`` with batches cut by a token budget
+(``HEMICYCLE_TOXICITY_MAX_BATCH_TOKENS``) instead of ``--batch-size`` windows, vs (b). On CUDA:
+(b) and (c) in fp16 as well, and the scorer with its CUDA token budget vs fixed batches.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ import torch
 from toxicity_candidates import Forward2, backend, convert_ct2, ct2_encoder, logits_of
 from transformers import XLMRobertaConfig, XLMRobertaForSequenceClassification
 
-from pipeline.models.toxicity import CATEGORIES, ToxicityScorer
+from pipeline.models.toxicity import CATEGORIES, CUDA_BATCH_TOKENS, ToxicityScorer
 from tests.toxicity_model import (
     abusive_examples,
     build_tiny_detoxify,
@@ -206,6 +208,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--no-bf16", action="store_true", help="skip the CPU bf16 variant")
     parser.add_argument("--no-candidates", action="store_true", help="skip (e)")
+    parser.add_argument(
+        "--token-budgets",
+        default="2048,8192",
+        help="comma-separated padded-token budgets for (f); empty: skip (f)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -256,6 +263,15 @@ def main(argv: list[str] | None = None) -> None:
             "(random weights: scores sit near 0.5, drift on trained weights may differ)"
         )
 
+    for budget in [int(b) for b in args.token_budgets.split(",") if b.strip()]:
+        scorer.max_batch_tokens = budget
+        t_f, scores_f = timed(lambda: scorer.score(texts))
+        scorer.max_batch_tokens = 0
+        print(
+            f"(f) score, {budget:5d}-token batches: {len(texts) / t_f:8.1f} texts/s "
+            f"({t_b / t_f:.2f}x (b)); max |drift| vs (b) {max_drift(scores_b, scores_f):.4f}"
+        )
+
     if not args.no_candidates:
         report_candidates(scorer, checkpoint, texts, scores_b, rate, tmp)
     tmp_dir.cleanup()
@@ -271,6 +287,13 @@ def main(argv: list[str] | None = None) -> None:
             f"GPU fp16: score {len(texts) / t_g:.1f} texts/s, raw forward "
             f"{len(texts) / t_gc:.1f} texts/s, ratio {t_gc / t_g:.2f}; "
             f"max |drift| vs CPU fp32 {max_drift(scores_b, scores_g):.4f}"
+        )
+        scorer.max_batch_tokens = CUDA_BATCH_TOKENS
+        torch.cuda.synchronize()
+        t_gb, _ = timed(lambda: scorer.score(texts))
+        print(
+            f"GPU fp16, {CUDA_BATCH_TOKENS}-token batches (the CUDA default): "
+            f"{len(texts) / t_gb:.1f} texts/s, {t_g / t_gb:.2f}x batches of {args.batch_size}"
         )
 
 

@@ -225,13 +225,7 @@ def load_toxicity(settings: Settings) -> tuple[Any | None, str | None]:
     from pipeline.models.toxicity import ToxicityScorer
 
     try:
-        scorer = ToxicityScorer(
-            settings.toxicity_checkpoint,
-            settings.toxicity_config_dir,
-            batch_size=settings.toxicity_batch_size,
-            backend=settings.toxicity_backend,
-            cache_dir=settings.data_dir / "cache" / "toxicity",
-        )
+        scorer = ToxicityScorer.from_settings(settings)
     except Exception as exc:  # a broken model must not take the endpoint down: no toxicity
         log.error("coral: toxicity model failed to load", extra={"error": str(exc)})
         return None, f"toxicity model failed to load: {type(exc).__name__}"

@@ -9,8 +9,10 @@ huggingface_config_path=...)``: no hub access when both paths are local), then i
    (capped by the model's own limit, see :func:`model_token_limit`): one window for a text that
    fits, overlapping sentence-aligned windows for a longer one, at most ``max_windows``
    (:mod:`pipeline.models.toxicity_windows`);
-3. the windows of every text are sorted by token length together, cut into batches of
-   ``batch_size`` padded to the batch's longest window, and run under
+3. the windows of every text are sorted by token length together, cut into batches padded to
+   the batch's longest window (``batch_size`` windows, or with a token budget as many as fit
+   in ``max_batch_tokens`` padded tokens: the :class:`~pipeline.batching.DynamicBatcher`
+   rule, so short texts go many to a batch and long ones few; on CUDA by default), and run under
    ``torch.inference_mode()`` (fp16 autocast on CUDA; bf16 autocast on CPU only with
    ``cpu_bf16=True``, which drifts scores by ~1e-3), on the CPU engine ``backend`` names
    (:mod:`pipeline.models.toxicity_backends`: torch float32 by default, torch int8, ONNX
@@ -31,10 +33,11 @@ import io
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
+from pipeline.batching import BatchBudget, BatchRequest, DynamicBatcher
 from pipeline.errors import PermanentError
 from pipeline.models.toxicity_backends import BACKENDS, DEFAULT_BACKEND, Forward, torch_int8
 from pipeline.models.toxicity_windows import (
@@ -51,6 +54,7 @@ __all__ = [
     "ToxicityLoadError",
     "ToxicityScorer",
     "WindowedScores",
+    "window_batches",
 ]
 
 CATEGORIES: tuple[str, ...] = TOXICITY_CATEGORIES
@@ -71,6 +75,31 @@ _ALIASES: dict[str, str] = {
 # is always enough unless the text is mostly whitespace (checked, then the whole text is used).
 _CHARS_PER_TOKEN_CAP = 8
 _TOKENIZER_FILES = ("tokenizer.json", "sentencepiece.bpe.model", "tokenizer_config.json")
+# Token budget per batch on CUDA when none is configured; rows per batch under any budget.
+CUDA_BATCH_TOKENS = 16_384
+MAX_BATCH_ROWS = 1024
+
+if TYPE_CHECKING:
+    from pipeline.config import Settings
+
+
+def window_batches(
+    lengths: Sequence[int], *, batch_size: int, max_batch_tokens: int = 0
+) -> list[list[int]]:
+    """Indices of ``lengths`` (windows' token counts) cut into model batches.
+
+    Each batch is sorted by length and every index is in exactly one. Without a token budget a
+    batch holds ``batch_size`` windows; with one, as many as keep ``rows x longest`` within
+    ``max_batch_tokens`` (at most :data:`MAX_BATCH_ROWS`; a longer window runs alone).
+    """
+    if max_batch_tokens:
+        budget = BatchBudget(max_tokens=max_batch_tokens, max_items=MAX_BATCH_ROWS, max_wait_s=0)
+    else:
+        budget = BatchBudget(max_tokens=2**62, max_items=batch_size, max_wait_s=0)
+    batcher = DynamicBatcher(budget)
+    for j, tokens in enumerate(lengths):
+        batcher.add(BatchRequest(key=None, item=j, tokens=tokens, arrived=0.0))
+    return [[cast(int, r.item) for r in batch.requests] for batch in batcher.drain()]
 
 
 class ToxicityLoadError(PermanentError):
@@ -123,7 +152,11 @@ class ToxicityScorer:
         config_dir: HF config + tokenizer files (detoxify's ``huggingface_config_path``).
         model_type: detoxify model type, used in ``model_id``.
         device: ``"cuda"``/``"cpu"``; ``None`` picks CUDA when available.
-        batch_size: texts per forward pass (after length sorting).
+        batch_size: windows per forward pass (after length sorting), without a token budget.
+        max_batch_tokens: padded tokens per forward pass (rows x longest window); when set,
+            batches are cut by it instead of by ``batch_size`` (a window longer than the
+            budget runs alone). ``None``: :data:`CUDA_BATCH_TOKENS` on CUDA, none on CPU;
+            ``0``: none.
         max_length: tokens per window, special tokens included (at most the model's limit);
             longer texts are scored in overlapping windows.
         max_windows: windows per text at most; the rest of a longer text is not scored.
@@ -145,6 +178,7 @@ class ToxicityScorer:
         model_type: str = "multilingual",
         device: str | None = None,
         batch_size: int = 32,
+        max_batch_tokens: int | None = None,
         max_length: int = 256,
         max_windows: int = 16,
         languages: frozenset[str] = MULTILINGUAL_LANGUAGES,
@@ -155,6 +189,8 @@ class ToxicityScorer:
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if max_batch_tokens is not None and max_batch_tokens < 0:
+            raise ValueError(f"max_batch_tokens must be >= 0, got {max_batch_tokens}")
         if max_length < 3:
             raise ValueError(f"max_length must be >= 3, got {max_length}")
         if max_windows < 1:
@@ -169,6 +205,9 @@ class ToxicityScorer:
         if threads is not None and threads > 0 and not self.device.startswith("cuda"):
             torch.set_num_threads(threads)
         self.batch_size = batch_size
+        if max_batch_tokens is None:
+            max_batch_tokens = CUDA_BATCH_TOKENS if self.device.startswith("cuda") else 0
+        self.max_batch_tokens = max_batch_tokens
         self.max_windows = max_windows
         self.languages: frozenset[str] = frozenset(languages)
         self.cpu_bf16 = cpu_bf16
@@ -213,6 +252,21 @@ class ToxicityScorer:
         self.categories: tuple[str, ...] = tuple(names[k] for k in order)
         self._columns = torch.tensor([columns[k] for k in order], dtype=torch.long)
         self._logits: Forward | None = self._load_backend(checkpoint, cache_dir)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ToxicityScorer:
+        """The scorer ``settings`` configure (its checkpoint and config directory are set)."""
+        if settings.toxicity_checkpoint is None or settings.toxicity_config_dir is None:
+            raise ToxicityLoadError("no toxicity model configured (HEMICYCLE_TOXICITY_CHECKPOINT)")
+        return cls(
+            settings.toxicity_checkpoint,
+            settings.toxicity_config_dir,
+            batch_size=settings.toxicity_batch_size,
+            max_batch_tokens=settings.toxicity_max_batch_tokens,
+            max_windows=settings.toxicity_max_windows,
+            backend=settings.toxicity_backend,
+            cache_dir=settings.data_dir / "cache" / "toxicity",
+        )
 
     def _load_backend(self, checkpoint: Path, cache_dir: Path | None) -> Forward | None:
         """The logits function of a non-default backend (``None``: ``self.model`` as loaded)."""
@@ -284,11 +338,13 @@ class ToxicityScorer:
         flat: list[tuple[int, Window]] = [
             (k, window) for k, cut in enumerate(split) for window in cut.windows
         ]
-        order = sorted(range(len(flat)), key=lambda j: len(flat[j][1].ids))
         probs: list[list[float]] = [[] for _ in flat]
         with torch.inference_mode():
-            for start in range(0, len(order), self.batch_size):
-                chunk = order[start : start + self.batch_size]
+            lengths = [len(window.ids) for _, window in flat]
+            batches = window_batches(
+                lengths, batch_size=self.batch_size, max_batch_tokens=self.max_batch_tokens
+            )
+            for chunk in batches:
                 rows = self._forward([flat[j][1].ids for j in chunk]).tolist()
                 for j, row in zip(chunk, rows, strict=True):
                     probs[j] = row

@@ -115,20 +115,14 @@ class ScorerStage(Stage[ScorerInput]):
         require("score", "the scorer")
         from pipeline.models.toxicity import ToxicityScorer
 
-        scorer = ToxicityScorer(
-            settings.toxicity_checkpoint,
-            settings.toxicity_config_dir,
-            batch_size=settings.toxicity_batch_size,
-            max_windows=settings.toxicity_max_windows,
-            backend=settings.toxicity_backend,
-            cache_dir=settings.data_dir / "cache" / "toxicity",
-        )
+        scorer = ToxicityScorer.from_settings(settings)
         log.info(
             "toxicity model loaded",
             extra={
                 "model": scorer.model_id,
                 "device": scorer.device,
                 "token_limit": scorer.max_length,  # capped by the model's own limit
+                "batch_tokens": scorer.max_batch_tokens or None,
             },
         )
         return cls(policy, scorer, **extra)

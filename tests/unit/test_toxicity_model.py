@@ -119,6 +119,37 @@ def test_mixed_lengths_in_one_batch(scorer: ToxicityScorer) -> None:
     assert results[3]["toxicity"] > results[4]["toxicity"]
 
 
+def test_a_token_budget_cuts_the_batches_and_changes_no_score(
+    scorer: ToxicityScorer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = _texts(neutral_examples(1)) + _texts(abusive_examples(1)["insult"])
+    texts += ["I propose more solar panels near the market " * 12, "Idiot"]
+    fixed = scorer.score(texts)
+    shapes: list[tuple[int, int]] = []
+    forward = scorer._forward
+
+    def recording(batch):  # type: ignore[no-untyped-def]
+        shapes.append((len(batch), max(len(row) for row in batch)))
+        return forward(batch)
+
+    monkeypatch.setattr(scorer, "_forward", recording)
+    monkeypatch.setattr(scorer, "max_batch_tokens", 96)
+    budgeted = scorer.score(texts)
+    assert sum(rows for rows, _ in shapes) == len(texts)
+    assert all(rows * width <= 96 or rows == 1 for rows, width in shapes)
+    assert max(rows for rows, _ in shapes) > scorer.batch_size  # short texts, many per batch
+    for got, want in zip(budgeted, fixed, strict=True):
+        for category in CATEGORIES:
+            assert got[category] == pytest.approx(want[category], abs=1e-4)
+
+
+def test_the_token_budget_defaults_to_cuda_only(tiny_model: tuple[Path, Path]) -> None:
+    checkpoint, config_dir = tiny_model
+    assert ToxicityScorer(checkpoint, config_dir, device="cpu").max_batch_tokens == 0
+    with pytest.raises(ValueError, match="max_batch_tokens"):
+        ToxicityScorer(checkpoint, config_dir, device="cpu", max_batch_tokens=-1)
+
+
 def test_empty_and_whitespace_score_zero(scorer: ToxicityScorer) -> None:
     results = scorer.score(["", "   \n\t ", "You are a brainless imbecile", ""])
     zero = dict.fromkeys(CATEGORIES, 0.0)

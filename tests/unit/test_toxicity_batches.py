@@ -1,0 +1,44 @@
+"""How the toxicity scorer cuts windows into model batches (pure logic, no model)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pipeline.models.toxicity import MAX_BATCH_ROWS, window_batches
+
+lengths_st = st.lists(st.integers(min_value=1, max_value=600), max_size=300)
+
+
+@given(lengths_st, st.integers(min_value=1, max_value=64))
+def test_without_a_budget_batches_hold_batch_size_windows_sorted_by_length(
+    lengths: list[int], batch_size: int
+) -> None:
+    batches = window_batches(lengths, batch_size=batch_size)
+    assert sorted(j for batch in batches for j in batch) == list(range(len(lengths)))
+    assert all(1 <= len(batch) <= batch_size for batch in batches)
+    assert sum(len(b) < batch_size for b in batches) <= 1  # one batch takes the remainder
+    for batch in batches:
+        assert [lengths[j] for j in batch] == sorted(lengths[j] for j in batch)
+
+
+@given(lengths_st, st.integers(min_value=1, max_value=4096))
+def test_a_token_budget_bounds_the_padded_tokens_of_every_batch(
+    lengths: list[int], budget: int
+) -> None:
+    batches = window_batches(lengths, batch_size=8, max_batch_tokens=budget)
+    assert sorted(j for batch in batches for j in batch) == list(range(len(lengths)))
+    for batch in batches:
+        longest = max(lengths[j] for j in batch)
+        assert len(batch) * longest <= budget or len(batch) == 1  # a longer window runs alone
+        assert len(batch) <= MAX_BATCH_ROWS
+        assert [lengths[j] for j in batch] == sorted(lengths[j] for j in batch)
+
+
+def test_short_texts_go_many_to_a_batch_and_long_ones_few() -> None:
+    lengths = [12] * 600 + [250] * 40
+    batches = window_batches(lengths, batch_size=32, max_batch_tokens=4096)
+    sizes = sorted(len(b) for b in batches)
+    assert max(sizes) == 4096 // 12  # 341 short windows together, not 32
+    assert [len(b) for b in batches if lengths[b[0]] == 250] == [16, 16, 8]
+    assert len(window_batches(lengths, batch_size=32)) == 20  # 640 / 32 without a budget
