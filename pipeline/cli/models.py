@@ -35,11 +35,9 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
         pairs = ", ".join(f"{s}→{t}" for s, t in sorted(info.pairs))
         print(f"installed {info.model_id} ({info.engine}, {pairs}) into {info.path}")
         return EXIT_OK
-    import torch
-
     from pipeline.models.catalog import available_models
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = _device()
     found = available_models(settings)
     engines = ", ".join(settings.translation_engines)
     print(f"models in {models_dir} and installed Apertium pairs ({engines}): {len(found)}")
@@ -54,3 +52,14 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
     print(describe_toxicity(settings))
     return EXIT_OK
+
+
+def _device() -> str:
+    """Where transformers models would run: CUDA when torch is installed and sees a GPU."""
+    from pipeline.extras import installed
+
+    if not installed("translate", "torch"):
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.config import Settings
+from pipeline.extras import install_hint, installed
 
 # The scorer's default window (ToxicityScorer's max_length), before the model's own limit.
 SCORER_WINDOW_TOKENS = 256
@@ -30,6 +31,11 @@ def describe_toxicity(settings: Settings) -> str:
     """One line: the configured toxicity checkpoint and its token limit, or why there is none."""
     if settings.toxicity_checkpoint is None or settings.toxicity_config_dir is None:
         return "toxicity: none configured (HEMICYCLE_TOXICITY_CHECKPOINT, _CONFIG_DIR)"
+    if not installed("score"):
+        return (
+            f'toxicity: {settings.toxicity_checkpoint} cannot be used: the "score" extra is not '
+            f"installed ({install_hint('score')})"
+        )
     try:
         limit = toxicity_token_limit(settings.toxicity_config_dir)
     except Exception as exc:  # a listing reports a broken model, it does not crash on it

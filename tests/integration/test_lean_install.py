@@ -149,6 +149,25 @@ def test_a_configured_toxicity_model_asks_for_the_score_extra(
     _refused(done, """the scorer needs the "score" extra: pip install 'hemicycle[score]'""")
 
 
+def test_models_list_names_the_extra_a_configured_toxicity_model_needs(
+    lean_bin: Path, tmp_path: Path
+) -> None:
+    checkpoint = tmp_path / "model.ckpt"
+    checkpoint.write_bytes(b"")
+    (tmp_path / "xlm-r").mkdir()
+    done = _hemicycle(
+        lean_bin,
+        tmp_path,
+        "models",
+        "list",
+        HEMICYCLE_TOXICITY_CHECKPOINT=str(checkpoint),
+        HEMICYCLE_TOXICITY_CONFIG_DIR=str(tmp_path / "xlm-r"),
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    assert f"toxicity: {checkpoint} cannot be used" in done.stdout
+    assert """the "score" extra is not installed (pip install 'hemicycle[score]')""" in done.stdout
+
+
 def test_an_installed_argos_model_asks_for_the_translate_extra(
     lean_bin: Path, tmp_path: Path
 ) -> None:
