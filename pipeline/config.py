@@ -149,14 +149,17 @@ class Settings(BaseSettings):
         None, description="Hugging Face config + tokenizer directory of the toxicity model."
     )
     toxicity_batch_size: int = Field(
-        32, ge=1, le=1024, description="Windows per model batch when no token budget is set."
+        32,
+        ge=1,
+        le=1024,
+        description="Windows per model batch when TOXICITY_MAX_BATCH_TOKENS is 0.",
     )
     toxicity_max_batch_tokens: int | None = Field(
         None,
         ge=0,
         description="Padded tokens per model batch (rows x longest window): batches are then cut "
         "by it instead of by TOXICITY_BATCH_SIZE, so short texts go many to a batch. Unset: "
-        "16384 on CUDA, none on CPU; 0: none.",
+        "16384 on CUDA, 2048 on CPU; 0: none (batches of TOXICITY_BATCH_SIZE).",
     )
     toxicity_max_windows: int = Field(
         16, ge=1, le=1024, description="Windows scored per long text; the rest is not scored."

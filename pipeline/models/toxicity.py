@@ -12,7 +12,7 @@ huggingface_config_path=...)``: no hub access when both paths are local), then i
 3. the windows of every text are sorted by token length together, cut into batches padded to
    the batch's longest window (``batch_size`` windows, or with a token budget as many as fit
    in ``max_batch_tokens`` padded tokens: the :class:`~pipeline.batching.DynamicBatcher`
-   rule, so short texts go many to a batch and long ones few; on CUDA by default), and run under
+   rule, so short texts go many to a batch and long ones few; the default), and run under
    ``torch.inference_mode()`` (fp16 autocast on CUDA; bf16 autocast on CPU only with
    ``cpu_bf16=True``, which drifts scores by ~1e-3), on the CPU engine ``backend`` names
    (:mod:`pipeline.models.toxicity_backends`: torch float32 by default, torch int8, ONNX
@@ -75,8 +75,10 @@ _ALIASES: dict[str, str] = {
 # is always enough unless the text is mostly whitespace (checked, then the whole text is used).
 _CHARS_PER_TOKEN_CAP = 8
 _TOKENIZER_FILES = ("tokenizer.json", "sentencepiece.bpe.model", "tokenizer_config.json")
-# Token budget per batch on CUDA when none is configured; rows per batch under any budget.
+# Token budget per batch when none is configured (on CPU, 2048 scored 1.18x batches of 32 windows
+# on XLM-R base, benchmarks/score.py (f)); rows per batch under any budget.
 CUDA_BATCH_TOKENS = 16_384
+CPU_BATCH_TOKENS = 2_048
 MAX_BATCH_ROWS = 1024
 
 if TYPE_CHECKING:
@@ -155,8 +157,8 @@ class ToxicityScorer:
         batch_size: windows per forward pass (after length sorting), without a token budget.
         max_batch_tokens: padded tokens per forward pass (rows x longest window); when set,
             batches are cut by it instead of by ``batch_size`` (a window longer than the
-            budget runs alone). ``None``: :data:`CUDA_BATCH_TOKENS` on CUDA, none on CPU;
-            ``0``: none.
+            budget runs alone). ``None``: :data:`CUDA_BATCH_TOKENS` on CUDA,
+            :data:`CPU_BATCH_TOKENS` on CPU; ``0``: none (batches of ``batch_size``).
         max_length: tokens per window, special tokens included (at most the model's limit);
             longer texts are scored in overlapping windows.
         max_windows: windows per text at most; the rest of a longer text is not scored.
@@ -206,7 +208,8 @@ class ToxicityScorer:
             torch.set_num_threads(threads)
         self.batch_size = batch_size
         if max_batch_tokens is None:
-            max_batch_tokens = CUDA_BATCH_TOKENS if self.device.startswith("cuda") else 0
+            cuda = self.device.startswith("cuda")
+            max_batch_tokens = CUDA_BATCH_TOKENS if cuda else CPU_BATCH_TOKENS
         self.max_batch_tokens = max_batch_tokens
         self.max_windows = max_windows
         self.languages: frozenset[str] = frozenset(languages)

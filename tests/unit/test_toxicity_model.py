@@ -124,6 +124,7 @@ def test_a_token_budget_cuts_the_batches_and_changes_no_score(
 ) -> None:
     texts = _texts(neutral_examples(1)) + _texts(abusive_examples(1)["insult"])
     texts += ["I propose more solar panels near the market " * 12, "Idiot"]
+    monkeypatch.setattr(scorer, "max_batch_tokens", 0)
     fixed = scorer.score(texts)
     shapes: list[tuple[int, int]] = []
     forward = scorer._forward
@@ -143,9 +144,10 @@ def test_a_token_budget_cuts_the_batches_and_changes_no_score(
             assert got[category] == pytest.approx(want[category], abs=1e-4)
 
 
-def test_the_token_budget_defaults_to_cuda_only(tiny_model: tuple[Path, Path]) -> None:
+def test_the_token_budget_defaults_by_device(tiny_model: tuple[Path, Path]) -> None:
     checkpoint, config_dir = tiny_model
-    assert ToxicityScorer(checkpoint, config_dir, device="cpu").max_batch_tokens == 0
+    assert ToxicityScorer(checkpoint, config_dir, device="cpu").max_batch_tokens == 2048
+    assert ToxicityScorer(checkpoint, config_dir, max_batch_tokens=0).max_batch_tokens == 0
     with pytest.raises(ValueError, match="max_batch_tokens"):
         ToxicityScorer(checkpoint, config_dir, device="cpu", max_batch_tokens=-1)
 
