@@ -130,41 +130,32 @@ def _refused(done: subprocess.CompletedProcess[str], message: str) -> None:
     assert "Traceback" not in done.stderr
 
 
+def _toxicity_model(folder: Path) -> dict[str, str]:
+    """Settings naming a toxicity checkpoint and config directory (empty: never loaded)."""
+    checkpoint = folder / "model.ckpt"
+    checkpoint.write_bytes(b"")
+    (folder / "xlm-r").mkdir()
+    return {
+        "HEMICYCLE_TOXICITY_CHECKPOINT": str(checkpoint),
+        "HEMICYCLE_TOXICITY_CONFIG_DIR": str(folder / "xlm-r"),
+    }
+
+
 def test_a_configured_toxicity_model_asks_for_the_score_extra(
     lean_bin: Path, tmp_path: Path
 ) -> None:
-    checkpoint = tmp_path / "model.ckpt"
-    checkpoint.write_bytes(b"")
-    (tmp_path / "xlm-r").mkdir()
-    done = _hemicycle(
-        lean_bin,
-        tmp_path,
-        "run",
-        "--worker",
-        "scorer",
-        "--until-idle",
-        HEMICYCLE_TOXICITY_CHECKPOINT=str(checkpoint),
-        HEMICYCLE_TOXICITY_CONFIG_DIR=str(tmp_path / "xlm-r"),
-    )
+    model = _toxicity_model(tmp_path)
+    done = _hemicycle(lean_bin, tmp_path, "run", "--worker", "scorer", "--until-idle", **model)
     _refused(done, """the scorer needs the "score" extra: pip install 'hemicycle[score]'""")
 
 
 def test_models_list_names_the_extra_a_configured_toxicity_model_needs(
     lean_bin: Path, tmp_path: Path
 ) -> None:
-    checkpoint = tmp_path / "model.ckpt"
-    checkpoint.write_bytes(b"")
-    (tmp_path / "xlm-r").mkdir()
-    done = _hemicycle(
-        lean_bin,
-        tmp_path,
-        "models",
-        "list",
-        HEMICYCLE_TOXICITY_CHECKPOINT=str(checkpoint),
-        HEMICYCLE_TOXICITY_CONFIG_DIR=str(tmp_path / "xlm-r"),
-    )
+    model = _toxicity_model(tmp_path)
+    done = _hemicycle(lean_bin, tmp_path, "models", "list", **model)
     assert done.returncode == 0, done.stderr[-4000:]
-    assert f"toxicity: {checkpoint} cannot be used" in done.stdout
+    assert f"toxicity: {model['HEMICYCLE_TOXICITY_CHECKPOINT']} cannot be used" in done.stdout
     assert """the "score" extra is not installed (pip install 'hemicycle[score]')""" in done.stdout
 
 
