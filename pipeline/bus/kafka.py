@@ -485,4 +485,3 @@ class KafkaConsumerAdapter(Consumer):
                 self._consumer.poll(timeout_ms=100, max_records=1, update_offsets=False)
         except KafkaError as exc:  # leaving anyway: the broker expires the member in time
             log.warning("join not finished before leaving", extra={"error": repr(exc)})
-        self._handed_out.clear()
