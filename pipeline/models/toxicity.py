@@ -14,9 +14,9 @@ huggingface_config_path=...)``: no hub access when both paths are local), then i
    in ``max_batch_tokens`` padded tokens: the :class:`~pipeline.batching.DynamicBatcher`
    rule, so short texts go many to a batch and long ones few; the default), and run under
    ``torch.inference_mode()`` (fp16 autocast on CUDA; bf16 autocast on CPU only with
-   ``cpu_bf16=True``, which drifts scores by ~1e-3), on the CPU engine ``backend`` names
-   (:mod:`pipeline.models.toxicity_backends`: torch float32 by default, torch int8, ONNX
-   Runtime or CTranslate2 float32 or int8);
+   ``cpu_bf16=True``), on the CPU engine ``backend`` names
+   (:mod:`pipeline.models.toxicity_backends`: by default torch bfloat16 on a CPU with native
+   bf16 and torch float32 elsewhere; torch int8, ONNX Runtime or CTranslate2 float32 or int8);
 4. each category takes its maximum over a text's windows (:meth:`ToxicityScorer.score_windows`
    also says which window gave it and whether the cap cut the text); sigmoid outputs are
    rounded to 4 decimals and returned in input order.
@@ -39,7 +39,13 @@ import torch
 
 from pipeline.batching import BatchBudget, BatchRequest, DynamicBatcher
 from pipeline.errors import PermanentError
-from pipeline.models.toxicity_backends import BACKENDS, DEFAULT_BACKEND, Forward, torch_int8
+from pipeline.logs import get_logger
+from pipeline.models.toxicity_backends import (
+    DEFAULT_BACKEND,
+    Forward,
+    resolve_backend,
+    torch_int8,
+)
 from pipeline.models.toxicity_windows import (
     Window,
     WindowedScores,
@@ -56,6 +62,8 @@ __all__ = [
     "WindowedScores",
     "window_batches",
 ]
+
+log = get_logger("toxicity")
 
 CATEGORIES: tuple[str, ...] = TOXICITY_CATEGORIES
 # detoxify's multilingual model covers only these languages.
@@ -167,9 +175,13 @@ class ToxicityScorer:
             the current setting.
         cpu_bf16: bf16 autocast on CPU (much faster where the CPU has AMX; ~1e-3 score drift).
         backend: CPU engine, one of :data:`~pipeline.models.toxicity_backends.BACKENDS`
-            (ignored on CUDA, where torch runs the model in fp16).
+            (ignored on CUDA, where torch runs the model in fp16); ``self.backend`` is the one
+            it resolved to (``auto``: ``torch-bf16`` on a CPU with native bf16, else ``torch``).
         cache_dir: where the ONNX backends keep the model exported from ``checkpoint``;
             ``None``: a ``hemicycle-toxicity`` folder in the system's temporary directory.
+        compile: run the torch model through ``torch.compile`` (inductor, dynamic shapes,
+            frozen weights): compiled on the first batch (tens of seconds; needs a C++
+            compiler), faster after; a compile failure is logged and the model runs as it is.
     """
 
     def __init__(
@@ -188,6 +200,7 @@ class ToxicityScorer:
         cpu_bf16: bool = False,
         backend: str = DEFAULT_BACKEND,
         cache_dir: Path | None = None,
+        compile: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -197,8 +210,6 @@ class ToxicityScorer:
             raise ValueError(f"max_length must be >= 3, got {max_length}")
         if max_windows < 1:
             raise ValueError(f"max_windows must be >= 1, got {max_windows}")
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         checkpoint = Path(checkpoint)
         config_dir = Path(config_dir)
         _check_paths(checkpoint, config_dir)
@@ -215,7 +226,7 @@ class ToxicityScorer:
         self.languages: frozenset[str] = frozenset(languages)
         self.cpu_bf16 = cpu_bf16
         self.model_id: str = f"detoxify-{model_type}:{checkpoint.name}"
-        self.backend = "torch" if self.device.startswith("cuda") else backend
+        self.backend = resolve_backend(backend, cuda=self.device.startswith("cuda"))
 
         from detoxify import Detoxify  # imported late: pulls in transformers
 
@@ -255,6 +266,13 @@ class ToxicityScorer:
         self.categories: tuple[str, ...] = tuple(names[k] for k in order)
         self._columns = torch.tensor([columns[k] for k in order], dtype=torch.long)
         self._logits: Forward | None = self._load_backend(checkpoint, cache_dir)
+        self._eager: torch.nn.Module | None = None
+        if compile and self._logits is None:
+            self._eager = self.model
+            self.model = cast(
+                torch.nn.Module,
+                torch.compile(self.model, dynamic=True, options={"freezing": True}),
+            )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ToxicityScorer:
@@ -269,6 +287,7 @@ class ToxicityScorer:
             max_windows=settings.toxicity_max_windows,
             backend=settings.toxicity_backend,
             cache_dir=settings.data_dir / "cache" / "toxicity",
+            compile=settings.toxicity_compile,
         )
 
     def _load_backend(self, checkpoint: Path, cache_dir: Path | None) -> Forward | None:
@@ -277,6 +296,9 @@ class ToxicityScorer:
             return None
         if self.backend == "torch-int8":
             self.model = torch_int8(self.model)
+            return None
+        if self.backend == "torch-bf16":
+            self.model = self.model.to(torch.bfloat16)
             return None
         from pipeline.models.toxicity_ct2 import Ct2Forward, ct2_model_path
         from pipeline.models.toxicity_onnx import OnnxForward, onnx_model_path
@@ -318,8 +340,27 @@ class ToxicityScorer:
             logits = self._logits(input_ids, attention)
         else:
             with self._autocast():
-                logits = self.model(input_ids=input_ids, attention_mask=attention).logits
+                logits = self._model_logits(input_ids, attention)
         return torch.sigmoid(logits.float()).cpu()[:, self._columns]
+
+    def _model_logits(self, input_ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+        def run() -> torch.Tensor:
+            return cast(
+                torch.Tensor, self.model(input_ids=input_ids, attention_mask=attention).logits
+            )
+
+        if self._eager is None:
+            return run()
+        try:
+            return run()
+        except Exception as exc:  # inductor fails in many ways (no compiler, unsupported op)
+            log.warning(
+                "torch.compile failed for the toxicity model (%s: %s); running it uncompiled",
+                type(exc).__name__,
+                exc,
+            )
+            self.model, self._eager = self._eager, None
+            return run()
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Scores in [0, 1] (4 decimals) per category of ``self.categories``, in input order."""

@@ -3,7 +3,11 @@
 Every backend takes the same padded batch (token ids and attention mask) and returns the same
 logits, so tokenization, windows, length-sorted batching and rounding do not depend on it:
 
-* ``torch`` (default): the checkpoint's model in float32 (fp16 autocast on CUDA);
+* ``auto`` (default): ``torch-bf16`` on a CPU with native bfloat16 arithmetic (AMX or
+  AVX-512-BF16, :func:`native_bf16`), ``torch`` elsewhere (see :func:`resolve_backend`);
+* ``torch``: the checkpoint's model in float32 (fp16 autocast on CUDA);
+* ``torch-bf16``: the checkpoint's model with its weights and activations in bfloat16 (on a
+  CPU without native bf16 this is several times *slower* than float32);
 * ``torch-int8``: torch dynamic int8 quantisation of the encoder's linear layers (per-channel
   weights; the classification head stays float32);
 * ``onnx``: ONNX Runtime, float32 (:mod:`pipeline.models.toxicity_onnx`);
@@ -11,27 +15,48 @@ logits, so tokenization, windows, length-sorted batching and rounding do not dep
 * ``ct2`` / ``ct2-int8``: the encoder in CTranslate2 float32 / int8, the checkpoint's head in
   torch (:mod:`pipeline.models.toxicity_ct2`).
 
-The default is chosen on measured drift and speed (``benchmarks/score.py``): only float32
-keeps the largest score drift against the checkpoint ≤ 0.01 on every model we measured (int8
-drifts 0.03-0.07 on the tiny trained test model, even with per-channel weights or with only
-some layers quantised), and neither ONNX Runtime nor CTranslate2 float32 was consistently
-faster than torch float32 in interleaved rounds on the CPU measured, so torch float32, which
-needs no conversion and no extra package, stays the default. On CUDA the model always runs in
+The default is chosen on measured drift and speed (``benchmarks/score.py``). The int8 paths
+drift 0.03-0.12 on the tiny trained test model (even with per-channel weights or with only some
+layers quantised), above the 0.01 we allow. bfloat16 weights drift ≤ 0.01 on both the trained
+and the random-weight model and, where the CPU has AMX, run 4x per-text detoxify (float32
+batched: 1.0x, because per-text detoxify is already compute-bound there); where it has no native
+bf16 they run several times slower than float32, hence the CPU check. Neither ONNX Runtime nor
+CTranslate2 float32 was consistently faster than torch float32. On CUDA the model always runs in
 torch (fp16).
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "Forward", "torch_int8"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "Forward",
+    "native_bf16",
+    "resolve_backend",
+    "torch_int8",
+]
 
-BACKENDS: tuple[str, ...] = ("torch", "torch-int8", "onnx", "onnx-int8", "ct2", "ct2-int8")
-DEFAULT_BACKEND = "torch"
+BACKENDS: tuple[str, ...] = (
+    "auto",
+    "torch",
+    "torch-bf16",
+    "torch-int8",
+    "onnx",
+    "onnx-int8",
+    "ct2",
+    "ct2-int8",
+)
+DEFAULT_BACKEND = "auto"
+# /proc/cpuinfo flags of native bfloat16 arithmetic (Intel AMX, AVX-512-BF16 on Intel and AMD).
+BF16_FLAGS: frozenset[str] = frozenset({"amx_bf16", "avx512_bf16"})
 
 Forward = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """Logits (float, on CPU or the model's device) of ``(input_ids, attention_mask)``."""
@@ -49,3 +74,28 @@ def torch_int8(model: torch.nn.Module) -> torch.nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch.ao.quantization is deprecated in torch 2.x
         return quantize_dynamic(copy.deepcopy(model), spec, dtype=torch.qint8)
+
+
+@functools.cache
+def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU has native bfloat16 arithmetic (False where it cannot be read)."""
+    try:
+        text = cpuinfo.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return not BF16_FLAGS.isdisjoint(line.partition(":")[2].split())
+    return False
+
+
+def resolve_backend(backend: str, *, cuda: bool, bf16: bool | None = None) -> str:
+    """The engine ``backend`` means here: CUDA always runs ``torch`` (fp16); ``auto`` is
+    ``torch-bf16`` where ``bf16`` (default: :func:`native_bf16`) and ``torch`` elsewhere."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if cuda:
+        return "torch"
+    if backend == "auto":
+        return "torch-bf16" if (native_bf16() if bf16 is None else bf16) else "torch"
+    return backend
