@@ -4,10 +4,11 @@ Each candidate replaces only the model call of a loaded :class:`ToxicityScorer` 
 ``_forward``), so tokenization, windows, length-sorted batching and rounding stay the same and
 the scores compare one to one with the fp32 path:
 
-* the scorer's own CPU backends (:mod:`pipeline.models.toxicity_backends`): ``torch-int8``
-  (dynamic int8, per-channel weights, head in float32), ``onnx`` (ONNX Runtime float32) and
-  ``onnx-int8`` (ONNX Runtime dynamic int8, per-channel weights), loaded as the scorer loads
-  them (:func:`backend`);
+* the scorer's own CPU backends (:mod:`pipeline.models.toxicity_backends`): ``torch-bf16``
+  (bfloat16 weights), ``torch-int8`` (dynamic int8, per-channel weights, head in float32),
+  ``onnx`` (ONNX Runtime float32) and ``onnx-int8`` (ONNX Runtime dynamic int8, per-channel
+  weights), loaded as the scorer loads them (:func:`backend`), and any of them compiled
+  (``HEMICYCLE_TOXICITY_COMPILE``, :func:`compiled`);
 * ``ct2-<compute type>``: the encoder converted to CTranslate2 (``Encoder.forward_batch`` on
   token ids), the checkpoint's own classification head applied in torch on its output.
 
@@ -44,9 +45,17 @@ def variant(scorer: ToxicityScorer, forward: Forward | None = None, model: Any =
 
 def backend(scorer: ToxicityScorer, checkpoint: Path, name: str, cache_dir: Path) -> Any:
     """``scorer`` on another of its backends (the ONNX ones exported into ``cache_dir``)."""
-    other = variant(scorer)
+    other = variant(scorer, model=copy.deepcopy(scorer.model))  # torch-bf16 converts in place
     other.backend = name
     other._logits = other._load_backend(checkpoint, cache_dir)
+    return other
+
+
+def compiled(scorer: ToxicityScorer) -> Any:
+    """``scorer`` with its torch model compiled as ``compile=True`` compiles it."""
+    other = variant(scorer)
+    other._eager = scorer.model
+    other.model = torch.compile(scorer.model, dynamic=True, options={"freezing": True})
     return other
 
 
