@@ -179,9 +179,10 @@ class ToxicityScorer:
             it resolved to (``auto``: ``torch-bf16`` on a CPU with native bf16, else ``torch``).
         cache_dir: where the ONNX backends keep the model exported from ``checkpoint``;
             ``None``: a ``hemicycle-toxicity`` folder in the system's temporary directory.
-        compile: run the torch model through ``torch.compile`` (inductor, dynamic shapes,
-            frozen weights): compiled on the first batch (tens of seconds; needs a C++
-            compiler), faster after; a compile failure is logged and the model runs as it is.
+        compile: run the model through ``torch.compile`` (backends ``torch`` and
+            ``torch-bf16`` only; inductor, dynamic shapes, frozen weights): compiled on the
+            first batch (tens of seconds; needs a C++ compiler), faster after; a compile
+            failure is logged and the model runs as it is.
     """
 
     def __init__(
@@ -267,7 +268,7 @@ class ToxicityScorer:
         self._columns = torch.tensor([columns[k] for k in order], dtype=torch.long)
         self._logits: Forward | None = self._load_backend(checkpoint, cache_dir)
         self._eager: torch.nn.Module | None = None
-        if compile and self._logits is None:
+        if compile and self.backend in ("torch", "torch-bf16"):
             self._eager = self.model
             self.model = cast(
                 torch.nn.Module,

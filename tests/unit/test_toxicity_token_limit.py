@@ -17,6 +17,7 @@ from transformers import XLMRobertaForSequenceClassification
 
 from pipeline.cli import main
 from pipeline.models.toxicity import ToxicityScorer
+from pipeline.models.toxicity_backends import native_bf16
 from tests.toxicity_model import (
     neutral_examples,
     tiny_config,
@@ -66,4 +67,14 @@ def test_models_list_states_the_token_limit(
     monkeypatch.setenv("HEMICYCLE_TOXICITY_CHECKPOINT", str(checkpoint))
     monkeypatch.setenv("HEMICYCLE_TOXICITY_CONFIG_DIR", str(config_dir))
     assert main(["models", "list"]) == 0
-    assert f"toxicity: {checkpoint}, 128 tokens per window" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"toxicity: {checkpoint}, 128 tokens per window" in out
+    engine = "torch-bf16 (auto: this CPU has native bf16)" if native_bf16() else "torch (auto"
+    assert f"on CPU: {engine}" in out and "on CUDA: torch fp16" in out
+    monkeypatch.setenv("HEMICYCLE_TOXICITY_COMPILE", "true")
+    monkeypatch.setenv("HEMICYCLE_TOXICITY_BACKEND", "torch-bf16")
+    assert main(["models", "list"]) == 0
+    assert "on CPU: torch-bf16, compiled;" in capsys.readouterr().out
+    monkeypatch.setenv("HEMICYCLE_TOXICITY_BACKEND", "onnx")  # compiling is for torch only
+    assert main(["models", "list"]) == 0
+    assert "on CPU: onnx; on CUDA" in capsys.readouterr().out
