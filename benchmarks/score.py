@@ -17,11 +17,12 @@ int8_float32 with the checkpoint's head), each
 with its speed vs (a) and (b), vs its own raw model call on the same pre-padded batches (the
 scorer's backends), and its largest score drift vs fp32 on this model and on the tiny trained model
 of ``tests/toxicity_model.py`` (held-out lines). The summary names the fastest path whose drift is ≤
-0.01 on both models, and the scorer's default on this CPU (``auto``: ``torch-bf16`` where the CPU
-has native bf16, else ``torch``) against it and against (a), compiled
-(``HEMICYCLE_TOXICITY_COMPILE``) and not. (f) ``ToxicityScorer.score`` with batches cut by a token
-budget (``HEMICYCLE_TOXICITY_MAX_BATCH_TOKENS``) instead of ``--batch-size`` windows, vs (b). On
-CUDA: (b) and (c) in fp16 as well, and the scorer with its CUDA token budget vs fixed batches.
+0.01 on both models, the default (float32) against (a), and what ``auto`` picks on this CPU
+(``torch-bf16`` where the CPU has native bf16, else ``torch``) against it and against (a),
+compiled (``HEMICYCLE_TOXICITY_COMPILE``) and not. (f) ``ToxicityScorer.score`` with batches
+cut by a token budget (``HEMICYCLE_TOXICITY_MAX_BATCH_TOKENS``) instead of ``--batch-size``
+windows, vs (b). On CUDA: (b) and (c) in fp16 as well, and the scorer with its CUDA token
+budget vs fixed batches.
 """
 
 from __future__ import annotations
@@ -151,9 +152,9 @@ def candidates(
         out[f"ct2-{compute}"] = lambda c=compute, w=weights: ct2_encoder(
             scorer, convert_ct2(scorer, work, w), c, threads
         )
-    default = resolve_backend("auto", cuda=False)
-    out[f"{default}, compiled"] = lambda: compiled(
-        scorer if default == "torch" else backend(scorer, checkpoint, default, work / "onnx")
+    auto = resolve_backend("auto", cuda=False)
+    out[f"{auto}, compiled"] = lambda: compiled(
+        scorer if auto == "torch" else backend(scorer, checkpoint, auto, work / "onnx")
     )
     return out
 
@@ -205,14 +206,14 @@ def report_candidates(
             f"(b){raw}); max |drift| vs fp32: base {base:.4f}, tiny trained {tiny[name]:.4f}"
         )
     best = max(eligible, key=lambda k: eligible[k][1])
-    default = resolve_backend("auto", cuda=False)
-    r_default = found[default]
+    auto = resolve_backend("auto", cuda=False)
     print(
         f"drift <= {MAX_DRIFT} on both models: {', '.join(eligible)}; fastest raw path {best} "
-        f"{eligible[best][1]:.1f}/s. The default here (auto = {default}; native bf16: "
-        f"{native_bf16()}): {r_default:.1f} texts/s = {r_default / eligible[best][1]:.2f}x it "
-        f"(target >= 0.9), {r_default / rate['a']:.2f}x (a) (target >= 5); compiled: "
-        f"{found[f'{default}, compiled'] / rate['a']:.2f}x (a)"
+        f"{eligible[best][1]:.1f}/s. The default (torch float32) {rate['b'] / rate['a']:.2f}x "
+        f"(a); auto here = {auto} (native bf16: {native_bf16()}): {found[auto]:.1f} texts/s = "
+        f"{found[auto] / eligible[best][1]:.2f}x the fastest (target >= 0.9), "
+        f"{found[auto] / rate['a']:.2f}x (a) (target >= 5); {auto} compiled: "
+        f"{found[f'{auto}, compiled'] / rate['a']:.2f}x (a)"
     )
 
 

@@ -15,8 +15,8 @@ huggingface_config_path=...)``: no hub access when both paths are local), then i
    rule, so short texts go many to a batch and long ones few; the default), and run under
    ``torch.inference_mode()`` (fp16 autocast on CUDA; bf16 autocast on CPU only with
    ``cpu_bf16=True``), on the CPU engine ``backend`` names
-   (:mod:`pipeline.models.toxicity_backends`: by default torch bfloat16 on a CPU with native
-   bf16 and torch float32 elsewhere; torch int8, ONNX Runtime or CTranslate2 float32 or int8);
+   (:mod:`pipeline.models.toxicity_backends`: torch float32 by default; torch bfloat16, on a
+   CPU with native bf16 by ``auto``; torch int8, ONNX Runtime or CTranslate2 float32 or int8);
 4. each category takes its maximum over a text's windows (:meth:`ToxicityScorer.score_windows`
    also says which window gave it and whether the cap cut the text); sigmoid outputs are
    rounded to 4 decimals and returned in input order.
