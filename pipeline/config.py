@@ -177,7 +177,7 @@ class Settings(BaseSettings):
     toxicity_compile: bool = Field(
         False,
         description="Run the toxicity model through torch.compile (torch backends only): "
-        "1.14x torch-bf16 on an AMX CPU once compiled, but the first batch takes tens of "
+        "1.0-1.14x torch-bf16 on an AMX CPU once compiled, but the first batch takes tens of "
         "seconds and needs a C++ compiler; a compile failure is logged and the model runs "
         "uncompiled.",
     )

@@ -18,8 +18,8 @@ logits, so tokenization, windows, length-sorted batching and rounding do not dep
 The default is chosen on measured drift, speed and the event contract (``benchmarks/score.py``).
 The int8 paths drift 0.03-0.12 on the tiny trained test model (even with per-channel weights or
 with only some layers quantised), above the 0.01 we allow. bfloat16 weights drift ≤ 0.01 on
-both the trained and the random-weight model and, where the CPU has AMX, run 4.5x per-text
-detoxify (5.2x compiled; float32 batched: 1.3x, because per-text detoxify is already
+both the trained and the random-weight model and, where the CPU has AMX, run 4.3-4.6x per-text
+detoxify (4.3-5.2x compiled; float32 batched: 1.3-1.5x, because per-text detoxify is already
 compute-bound there); where the CPU has no native bf16 they run several times slower than
 float32. But in bfloat16 a text's scores depend on the batch it was scored in (by up to 0.0014
 on the tiny model: rounding follows the kernels the batch's shape selects), so a replayed input
