@@ -160,7 +160,8 @@ class ToxicityScorer:
             ``config.arch.args.model_type`` must resolve offline (a local directory holding the
             HF ``config.json``, e.g. ``config_dir``).
         config_dir: HF config + tokenizer files (detoxify's ``huggingface_config_path``).
-        model_type: detoxify model type, used in ``model_id``.
+        model_type: detoxify model type, used in ``model_id`` (``detoxify-<type>:<file>``,
+            with ``+<engine>`` where another engine than torch float32 runs it).
         device: ``"cuda"``/``"cpu"``; ``None`` picks CUDA when available.
         batch_size: windows per forward pass (after length sorting), without a token budget.
         max_batch_tokens: padded tokens per forward pass (rows x longest window); when set,
@@ -226,8 +227,12 @@ class ToxicityScorer:
         self.max_windows = max_windows
         self.languages: frozenset[str] = frozenset(languages)
         self.cpu_bf16 = cpu_bf16
-        self.model_id: str = f"detoxify-{model_type}:{checkpoint.name}"
         self.backend = resolve_backend(backend, cuda=self.device.startswith("cuda"))
+        # Recorded with every score: the engine too where it scores otherwise than float32.
+        engine = "cuda-fp16" if self.device.startswith("cuda") else self.backend
+        self.model_id: str = f"detoxify-{model_type}:{checkpoint.name}" + (
+            "" if engine == "torch" else f"+{engine}"
+        )
 
         from detoxify import Detoxify  # imported late: pulls in transformers
 

@@ -107,7 +107,7 @@ def test_int8_backends_keep_the_judgement(
     tmp_path: Path,
 ) -> None:
     scorer = ToxicityScorer(*tiny_model, device="cpu", backend=backend, cache_dir=tmp_path)
-    assert scorer.backend == backend
+    assert scorer.backend == backend and scorer.model_id.endswith(f"+{backend}")
     scores = scorer.score(ABUSIVE + NEUTRAL)
     # int8 rounding depends on the CPU's kernels: 0.03-0.07 on AMD EPYC (AVX2), 0.11-0.12 with
     # AVX-512-VNNI; the judgement below is what must hold.
@@ -134,6 +134,7 @@ def test_bf16_weights_score_as_float32_within_drift(
 ) -> None:
     scorer = ToxicityScorer(*tiny_model, device="cpu", backend="torch-bf16")
     assert scorer.backend == "torch-bf16"
+    assert scorer.model_id == f"detoxify-multilingual:{tiny_model[0].name}+torch-bf16"
     assert next(scorer.model.parameters()).dtype == torch.bfloat16
     scores = scorer.score(ABUSIVE + NEUTRAL)
     # benchmarks/score.py reports the exact drift (<= 0.01 on the held-out lines); rounding in
