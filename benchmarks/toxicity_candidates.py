@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from pipeline.models.toxicity import ToxicityScorer
+from pipeline.models.toxicity_backends import compile_model
 
 Forward = Callable[[Sequence[list[int]]], torch.Tensor]
 Forward2 = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -55,7 +56,7 @@ def compiled(scorer: ToxicityScorer) -> Any:
     """``scorer`` with its torch model compiled as ``compile=True`` compiles it."""
     other = variant(scorer)
     other._eager = scorer.model
-    other.model = torch.compile(scorer.model, dynamic=True, options={"freezing": True})
+    other.model = compile_model(scorer.model)
     return other
 
 

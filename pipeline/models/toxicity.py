@@ -41,8 +41,10 @@ from pipeline.batching import BatchBudget, BatchRequest, DynamicBatcher
 from pipeline.errors import PermanentError
 from pipeline.logs import get_logger
 from pipeline.models.toxicity_backends import (
+    COMPILABLE,
     DEFAULT_BACKEND,
     Forward,
+    compile_model,
     resolve_backend,
     torch_int8,
 )
@@ -273,12 +275,9 @@ class ToxicityScorer:
         self._columns = torch.tensor([columns[k] for k in order], dtype=torch.long)
         self._logits: Forward | None = self._load_backend(checkpoint, cache_dir)
         self._eager: torch.nn.Module | None = None
-        if compile and self.backend in ("torch", "torch-bf16"):
+        if compile and self.backend in COMPILABLE:
             self._eager = self.model
-            self.model = cast(
-                torch.nn.Module,
-                torch.compile(self.model, dynamic=True, options={"freezing": True}),
-            )
+            self.model = compile_model(self.model)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ToxicityScorer:

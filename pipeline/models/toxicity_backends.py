@@ -37,13 +37,16 @@ import functools
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import torch
 
 __all__ = [
     "BACKENDS",
+    "COMPILABLE",
     "DEFAULT_BACKEND",
     "Forward",
+    "compile_model",
     "native_bf16",
     "resolve_backend",
     "torch_int8",
@@ -60,6 +63,8 @@ BACKENDS: tuple[str, ...] = (
     "ct2-int8",
 )
 DEFAULT_BACKEND = "torch"
+# The backends whose model torch.compile can run (HEMICYCLE_TOXICITY_COMPILE).
+COMPILABLE: frozenset[str] = frozenset({"torch", "torch-bf16"})
 # /proc/cpuinfo flags of native bfloat16 arithmetic (Intel AMX, AVX-512-BF16 on Intel and AMD).
 BF16_FLAGS: frozenset[str] = frozenset({"amx_bf16", "avx512_bf16"})
 
@@ -104,3 +109,10 @@ def resolve_backend(backend: str, *, cuda: bool, bf16: bool | None = None) -> st
     if backend == "auto":
         return "torch-bf16" if (native_bf16() if bf16 is None else bf16) else "torch"
     return backend
+
+
+def compile_model(model: torch.nn.Module) -> torch.nn.Module:
+    """``model`` through ``torch.compile``: inductor, dynamic shapes (one graph for every batch
+    shape), frozen weights (constant-folded and prepacked); compiled on its first call."""
+    compiled = torch.compile(model, dynamic=True, options={"freezing": True})
+    return cast(torch.nn.Module, compiled)

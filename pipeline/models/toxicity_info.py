@@ -48,12 +48,11 @@ def describe_toxicity(settings: Settings) -> str:
 
 def cpu_engine(settings: Settings) -> str:
     """Which engine runs the model on this machine's CPU (``auto`` resolved, and why)."""
-    from pipeline.models.toxicity_backends import native_bf16, resolve_backend
+    from pipeline.models.toxicity_backends import COMPILABLE, native_bf16, resolve_backend
 
     engine = resolve_backend(settings.toxicity_backend, cuda=False)
     why = ""
     if settings.toxicity_backend == "auto":
         why = " (auto: this CPU has native bf16)" if native_bf16() else " (auto: no native bf16)"
-    torch_engine = engine in ("torch", "torch-bf16")
-    compiled = ", compiled" if settings.toxicity_compile and torch_engine else ""
+    compiled = ", compiled" if settings.toxicity_compile and engine in COMPILABLE else ""
     return f"on CPU: {engine}{why}{compiled}; on CUDA: torch fp16"
