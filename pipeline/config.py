@@ -306,6 +306,12 @@ class Settings(BaseSettings):
         None, description="Bearer token of the DSA Transparency Database API (masked)."
     )
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: Any) -> Any:
+        """``debug`` is as good as ``DEBUG``."""
+        return value.strip().upper() if isinstance(value, str) else value
+
     @field_validator("dsa_territorial_scope", mode="before")
     @classmethod
     def _parse_territorial_scope(cls, value: Any) -> Any:

@@ -175,6 +175,12 @@ class Consumer(ABC):
     def close(self) -> None:
         """Leave the group (without committing) so others take over promptly."""
 
+    def join(self, timeout_s: float) -> None:
+        """Wait, up to ``timeout_s``, until this consumer holds its share of the partitions
+        (a no-op where there is no group protocol). :func:`~pipeline.workers.runner.run_until`
+        joins all the groups of a process at once before its first poll."""
+        return None
+
 
 class Bus(ABC):
     """Factory of producers and consumers, and the admin view used by ``hemicycle status``."""

@@ -424,6 +424,7 @@ class KafkaConsumerAdapter(Consumer):
         self._handed_out: dict[TopicPartition, int] = {}
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
+        self._join_if_needed(cast(Any, self._consumer).config["session_timeout_ms"])
         batch = _kafka_call(
             "poll", self._consumer.poll, timeout_ms=int(timeout_s * 1000), max_records=max_records
         )
@@ -460,6 +461,27 @@ class KafkaConsumerAdapter(Consumer):
         self._handed_out.clear()  # leaving is not processing: revocation must commit nothing
         self._finish_pending_join()
         self._consumer.close(autocommit=False)
+
+    def join(self, timeout_s: float) -> None:
+        self._join_if_needed(int(timeout_s * 1000))
+
+    def _join_if_needed(self, wait_ms: int) -> None:
+        """A member that must (re)join the group waits here for the join to end, up to the
+        session timeout, instead of in short polls.
+
+        kafka-python 3.0 runs the JoinGroup/SyncGroup exchange as a task that a poll awaits;
+        when the task ends while no poll is waiting (a worker process polls each of its
+        runners for a few milliseconds in turn), the next poll drops the finished join and
+        sends a new JoinGroup, which is another rebalance. Each costs the broker's join delay
+        (half the session timeout on Tansu, ``group.initial.rebalance.delay.ms`` on Kafka), so
+        a process with four groups took 10 to 80 s to get its partitions, at random. Waiting
+        for the join keeps every group to one rebalance, and :meth:`join` from one thread per
+        group (each consumer has its own IO thread) joins them all in one join delay.
+        """
+        coordinator = getattr(self._consumer, "_coordinator", None)  # no public join state
+        if coordinator is None or not coordinator.need_rejoin():
+            return
+        _kafka_call("join group", coordinator.ensure_active_group, timeout_ms=wait_ms)
 
     def _finish_pending_join(self) -> None:
         """Let a JoinGroup/SyncGroup still in flight end before the member leaves.

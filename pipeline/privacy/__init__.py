@@ -27,10 +27,10 @@ class Unsealed:
     def seal_many(self, events: Sequence[Any]) -> list[Any]:
         return list(events)
 
-    def open(self, event: Any) -> Any:
+    def open(self, event: Any, fields: frozenset[str] | None = None) -> Any:
         return event
 
-    def open_many(self, events: Iterable[Any]) -> list[Any]:
+    def open_many(self, events: Iterable[Any], fields: frozenset[str] | None = None) -> list[Any]:
         return list(events)
 
 

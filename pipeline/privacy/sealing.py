@@ -66,19 +66,30 @@ def is_sealed(value: object) -> bool:
 Transform = Callable[[str | None], str | None]
 
 
-def _with_fields(event: Any, transform: Transform) -> Any:
-    """``event`` with ``transform`` applied to each of its personal fields.
+def _with_fields(event: Any, transform: Transform, only: frozenset[str] | None = None) -> Any:
+    """``event`` with ``transform`` applied to each of its personal fields (those named in
+    ``only``, when given).
 
     ``event`` itself when nothing changes (so reading the fields copies nothing).
     """
     if isinstance(event, ContributionSubmitted | LanguageIdentified):
         c = event.contribution
-        title, body, author = transform(c.title), transform(c.body), transform(c.author)
+        title: str | None = c.title
+        body: str | None = c.body
+        author: str | None = c.author
+        if only is None or "title" in only:
+            title = transform(title)
+        if only is None or "body" in only:
+            body = transform(body)
+        if only is None or "author" in only:
+            author = transform(author)
         if (title, body, author) == (c.title, c.body, c.author):
             return event
         inner = c.model_copy(update={"title": title, "body": body, "author": author})
         return event.model_copy(update={"contribution": inner})
     if isinstance(event, ContributionTranslated):
+        if only is not None and "text" not in only:
+            return event
         texts = [transform(t.text) for t in event.translations]
         if texts == [t.text for t in event.translations]:
             return event
@@ -98,6 +109,8 @@ def _with_fields(event: Any, transform: Transform) -> Any:
         names = ("details",)
     elif isinstance(event, PartyNotified) and event.recipient_role == "author":
         names = ("recipient",)
+    if only is not None:
+        names = tuple(n for n in names if n in only)
     update = {n: transform(getattr(event, n)) for n in names}
     if all(value == getattr(event, n) for n, value in update.items()):
         return event
@@ -116,7 +129,7 @@ def _has_personal_fields(event: Any) -> bool:
     return marked
 
 
-def _tokens(event: Any) -> list[str]:
+def _tokens(event: Any, only: frozenset[str] | None = None) -> list[str]:
     found: list[str] = []
 
     def collect(value: str | None) -> str | None:
@@ -124,7 +137,7 @@ def _tokens(event: Any) -> list[str]:
             found.append(value)  # type: ignore[arg-type]
         return value
 
-    _with_fields(event, collect)
+    _with_fields(event, collect, only)
     return found
 
 
@@ -139,6 +152,16 @@ class Sealer:
     plaintext): a worker passing a contribution on re-publishes its input's ciphertext instead
     of encrypting it anew, and a replayed input gives byte-identical outputs. Erasure is
     unaffected: an erased key is checked before the memo, and seals ``[erased]``.
+
+    A contribution passed on as the very object :meth:`open` made (the language-ID worker's
+    outputs) is sealed as the sealed contribution it was opened from, in one step; that is what
+    the field-by-field path gives too. Only a contribution whose personal fields all came in
+    sealed is remembered so (a plaintext field is sealed as usual), and only until the next
+    :meth:`open_many`.
+
+    ``fields`` on :meth:`open` and :meth:`open_many` names the personal fields a reader needs
+    (``title``, ``body``, ``author``, ``text``, …); the others stay sealed. A worker opens only
+    what it reads: language ID never sees an author in plaintext.
     """
 
     MEMO_SIZE: ClassVar[int] = 50_000
@@ -147,11 +170,18 @@ class Sealer:
         self.keyring = keyring
         self._ciphers: dict[bytes, AESGCM] = {}
         self._opened: dict[tuple[str, str], str] = {}  # (key id, plaintext) -> its token
+        # id(opened contribution) -> (opened contribution, the sealed one it was opened from)
+        self._sealed_form: dict[int, tuple[Any, Any]] = {}
 
     # -- writing ------------------------------------------------------------------------------
 
     def seal(self, event: Any) -> Any:
         """``event`` with its personal fields sealed (already sealed ones are kept)."""
+        if isinstance(event, ContributionSubmitted | LanguageIdentified):
+            held = self._sealed_form.get(id(event.contribution))
+            sealed = held[1] if held is not None and held[0] is event.contribution else None
+            if sealed is not None and self._key_for(event) is not ERASED_KEY:
+                return event.model_copy(update={"contribution": sealed})
         if not _has_personal_fields(event):
             return event
         key = self._key_for(event)
@@ -197,20 +227,30 @@ class Sealer:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def open(self, event: Any) -> Any:
-        """``event`` with its sealed fields opened (``[erased]`` where the key was erased)."""
-        tokens = _tokens(event)
+    def open(self, event: Any, fields: frozenset[str] | None = None) -> Any:
+        """``event`` with its sealed fields opened (``[erased]`` where the key was erased);
+        with ``fields``, only those of its personal fields."""
+        tokens = _tokens(event, fields)
         if not tokens:
             return event
         keys = self.keyring.keys(_kid_of(t) for t in tokens)
-        return _with_fields(event, lambda value: self._open_text(value, keys))
+        opened = _with_fields(event, lambda value: self._open_text(value, keys), fields)
+        if isinstance(event, ContributionSubmitted | LanguageIdentified):
+            c = event.contribution
+            if all(v is None or is_sealed(v) for v in (c.title, c.body, c.author)):
+                if len(self._sealed_form) >= self.MEMO_SIZE:
+                    self._sealed_form.clear()
+                self._sealed_form[id(opened.contribution)] = (opened.contribution, c)
+        return opened
 
-    def open_many(self, events: Iterable[Any]) -> list[Any]:
+    def open_many(self, events: Iterable[Any], fields: frozenset[str] | None = None) -> list[Any]:
+        """:meth:`open` of each event, with one key lookup for them all."""
+        self._sealed_form.clear()
         listed = list(events)
-        kids = [_kid_of(t) for e in listed for t in _tokens(e)]
+        kids = [_kid_of(t) for e in listed for t in _tokens(e, fields)]
         if kids:
             self.keyring.keys(kids)  # one multi-get; open() then reads them from memory
-        return [self.open(e) for e in listed]
+        return [self.open(e, fields) for e in listed]
 
     def _open_text(self, value: str | None, keys: dict[str, bytes | Erased]) -> str | None:
         if value is None or not is_sealed(value):

@@ -84,6 +84,7 @@ class LangidStage(Stage[ContributionSubmitted]):
     name: ClassVar[str] = "langid"
     inputs: ClassVar[tuple[str, ...]] = ("submitted",)
     accepts: ClassVar[tuple[type, ...]] = (ContributionSubmitted,)
+    opens: ClassVar[frozenset[str] | None] = frozenset({"title", "body"})  # never the author
 
     def __init__(
         self,

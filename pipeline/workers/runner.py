@@ -32,6 +32,7 @@ import signal
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
@@ -78,6 +79,9 @@ class Stage(ABC, Generic[InT]):
     name: ClassVar[str]
     inputs: ClassVar[tuple[str, ...]]  # logical topics (see pipeline.config.TOPICS)
     accepts: ClassVar[tuple[type[Envelope], ...]]
+    # The personal fields the stage reads (None: all); the runner opens only these, the rest
+    # stays sealed (see pipeline.privacy.sealing).
+    opens: ClassVar[frozenset[str] | None] = None
 
     @abstractmethod
     def process(self, events: Sequence[InT]) -> Sequence[Envelope]:
@@ -391,14 +395,14 @@ class Runner:
         """Open the sealed fields of the batch (one key lookup); what cannot be opened is
         dead-lettered (an erased field opens as ``[erased]``)."""
         try:
-            opened = self.sealer.open_many(e for _, e in valid)
+            opened = self.sealer.open_many((e for _, e in valid), self.stage.opens)
             return list(zip([r for r, _ in valid], opened, strict=True))
         except SealError:
             pass  # find which ones
         one_by_one = []
         for record, event in valid:
             try:
-                one_by_one.append((record, self.sealer.open(event)))
+                one_by_one.append((record, self.sealer.open(event, self.stage.opens)))
             except SealError as exc:
                 dead.append(self._dead_letter(record, str(exc), "invalid_event", attempts=0))
         return one_by_one
@@ -490,6 +494,26 @@ class StopFlag:
         signal.signal(signal.SIGINT, self.set)
 
 
+def join_groups(runners: Sequence[Runner]) -> None:
+    """Join the consumer groups of ``runners`` at once, one thread each, waiting up to twice
+    the session timeout: on Kafka a join waits out the broker's join delay, so joining four
+    groups one after another takes four delays. A group not joined by then (the broker is
+    down, a rebalance is slow) is joined by its runner's polls."""
+    if not runners:
+        return
+    timeout_s = 2 * runners[0].settings.kafka_session_timeout_ms / 1000
+    with ThreadPoolExecutor(max_workers=len(runners), thread_name_prefix="join") as pool:
+        joins = [(r, pool.submit(r.consumer.join, timeout_s)) for r in runners]
+        for runner, joined in joins:
+            try:
+                joined.result()
+            except BusError as exc:
+                log.warning(
+                    "joining the consumer group failed; polls retry",
+                    extra={"stage": runner.stage.name, "error": str(exc)},
+                )
+
+
 def run_until(
     runners: Sequence[Runner],
     stop: StopFlag,
@@ -501,8 +525,10 @@ def run_until(
     """Step every runner in turn until ``stop`` is set (or, with ``until_idle``, all caught up).
 
     Runners share one thread: stages run one batch at a time, so a process never holds two
-    models busy at once and the embedded SQLite files see one writer per process.
+    models busy at once and the embedded SQLite files see one writer per process. Their
+    consumer groups are joined first, all at once (:func:`join_groups`).
     """
+    join_groups(runners)
     busy = True
     idle_checked = 0.0
     while not stop.stopped:

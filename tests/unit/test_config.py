@@ -89,3 +89,11 @@ def test_invalid_config_stops_the_cli_with_the_key(
     monkeypatch.setenv("HEMICYCLE_PARTITIONS", "-1")
     assert main(["config", "show"]) == 2
     assert "HEMICYCLE_PARTITIONS" in capsys.readouterr().err
+
+
+def test_the_log_level_is_read_in_any_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HEMICYCLE_LOG_LEVEL", "debug")
+    assert load_settings().log_level == "DEBUG"
+    monkeypatch.setenv("HEMICYCLE_LOG_LEVEL", "loud")
+    with pytest.raises(ConfigError, match="HEMICYCLE_LOG_LEVEL"):
+        load_settings()

@@ -202,3 +202,51 @@ def stage_decode(
     decoded = LangidStage(detector).decode(event.to_json(), settings)
     assert isinstance(decoded, ContributionSubmitted)
     return decoded
+
+
+class SeeingStage(LangidStage):
+    """The langid stage, keeping what the runner handed it."""
+
+    seen: list[ContributionSubmitted]
+
+    def process(self, events: Sequence[ContributionSubmitted]) -> list[LanguageIdentified]:
+        self.seen.extend(events)
+        return super().process(events)
+
+
+def test_the_worker_reads_title_and_body_and_passes_the_sealed_contribution_on(
+    detector: CountingDetector, tmp_path: Path
+) -> None:
+    """Input sealed as the API writes it: the stage sees the body, never the author, and its
+    output carries the input's tokens unchanged (a replay writes the same bytes)."""
+    from pipeline.bus.embedded import EmbeddedBus
+    from pipeline.config import TOPICS
+    from pipeline.privacy import sealer_for
+    from pipeline.privacy.sealing import is_sealed
+    from pipeline.store import open_store
+    from pipeline.workers.runner import Runner, StopFlag, run_until
+
+    settings = Settings(data_dir=tmp_path, partitions=1)
+    bus = EmbeddedBus(tmp_path / "bus.sqlite3")
+    bus.ensure_topics([settings.topic(t) for t in TOPICS], 1)
+    store = open_store(settings)
+    events = [submitted(1, GERMAN), submitted(2, FRENCH)]
+    sealed = sealer_for(settings, store).seal_many(events)
+    producer = bus.producer()
+    for event in sealed:
+        producer.publish(settings.topic("submitted"), event.contribution_id, event.to_json())
+    producer.flush()
+    stage = SeeingStage(detector)
+    stage.seen = []
+    runner = Runner(stage, bus, settings)
+    run_until([runner], StopFlag(), until_idle=True, wait_s=0.01)
+    runner.close()
+    assert [e.contribution.body for e in stage.seen] == [GERMAN, FRENCH]
+    assert all(is_sealed(e.contribution.author) for e in stage.seen)
+    consumer = bus.consumer("check", [settings.topic("identified")])
+    outputs = [LanguageIdentified.model_validate_json(r.value) for r in consumer.poll(10, 1.0)]
+    consumer.close()
+    assert [o.language.lang for o in outputs] == ["de", "fr"]
+    assert [o.contribution for o in outputs] == [e.contribution for e in sealed]
+    store.close()
+    bus.close()

@@ -145,3 +145,32 @@ def test_a_text_opened_before_its_erasure_is_not_sealed_again(store: EmbeddedSto
     worker.keyring.erase([event.contribution_id])
     resealed = worker.seal(opened).contribution
     assert (resealed.body, resealed.title, resealed.author) == (ERASED_TEXT,) * 3
+
+
+def test_a_reader_opens_only_the_fields_it_names(store: EmbeddedStore) -> None:
+    """Language ID reads title and body: the author stays sealed, and passes on as it came."""
+    sealed = decode_event(Sealer(Keyring(store)).seal(submitted()).to_json())
+    worker = Sealer(Keyring(store))
+    [opened] = worker.open_many([sealed], frozenset({"title", "body"}))
+    assert (opened.contribution.title, opened.contribution.body) == (
+        "A title",
+        submitted().contribution.body,
+    )
+    assert opened.contribution.author == sealed.contribution.author
+    assert is_sealed(opened.contribution.author)
+    assert worker.seal(opened).to_json() == sealed.to_json()
+
+
+def test_a_field_that_came_in_plaintext_is_sealed_on_the_way_out(store: EmbeddedStore) -> None:
+    """A platform's plaintext body beside a sealed author: only what was all sealed passes on
+    as it came; the rest is sealed field by field."""
+    keyring = Keyring(store)
+    plain = submitted()
+    sealed = decode_event(Sealer(keyring).seal(plain).to_json())
+    inner = sealed.contribution.model_copy(update={"body": plain.contribution.body})
+    mixed = sealed.model_copy(update={"contribution": inner})
+    worker = Sealer(Keyring(store))
+    opened = worker.open(mixed)
+    out = worker.seal(opened).contribution
+    assert is_sealed(out.body) and out.author == sealed.contribution.author
+    assert worker.open(worker.seal(opened)) == plain
