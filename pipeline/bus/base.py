@@ -156,7 +156,9 @@ class Producer(ABC):
 class Consumer(ABC):
     @abstractmethod
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
-        """Return up to ``max_records`` records, waiting at most ``timeout_s`` for the first.
+        """Return up to ``max_records`` records, waiting at most ``timeout_s`` for the first
+        (a consumer that must join its group first waits for the join, up to the session
+        timeout).
 
         Calling ``poll`` again declares the records returned before as processed: if the
         group rebalances during this call, their offsets are committed before the partitions
@@ -175,11 +177,10 @@ class Consumer(ABC):
     def close(self) -> None:
         """Leave the group (without committing) so others take over promptly."""
 
-    def join(self, timeout_s: float) -> None:
+    def join(self, timeout_s: float) -> None:  # noqa: B027 - optional hook
         """Wait, up to ``timeout_s``, until this consumer holds its share of the partitions
         (a no-op where there is no group protocol). :func:`~pipeline.workers.runner.run_until`
         joins all the groups of a process at once before its first poll."""
-        return None
 
 
 class Bus(ABC):

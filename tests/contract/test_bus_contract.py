@@ -11,6 +11,7 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,7 @@ from pipeline.bus.base import (
     TopicPartition,
     total_lag,
 )
+from pipeline.bus.embedded import EmbeddedBus
 from tests.conftest import REPO
 
 PARTITIONS = 3
@@ -194,11 +196,27 @@ def test_lag_counts_high_watermarks(bus_factory: Callable[[], Bus], topic: str) 
     assert bus.topic_counts()[topic] == 25
 
 
-def test_unflushed_records_are_not_visible(bus_factory: Callable[[], Bus], topic: str) -> None:
+def test_flushed_records_are_visible(bus_factory: Callable[[], Bus], topic: str) -> None:
+    """``flush`` makes what was published durable and readable. (Before it a record may be
+    readable or not: Kafka's producer sends in the background, the embedded bus writes at
+    ``flush``. Workers commit their inputs only after ``flush``, so nothing depends on it.)"""
     bus = bus_factory()
+    consumer = bus.consumer("g-flush", [topic])
+    consumer.join(12.0)
     producer = bus.producer()
     producer.publish(topic, "k", b"{}")
-    consumer = bus.consumer("g-flush", [topic])
+    producer.flush()
+    assert [(r.key, r.value) for r in drain(consumer, 1)] == [(b"k", b"{}")]
+    consumer.close()
+    producer.close()
+
+
+def test_embedded_records_are_written_at_flush(tmp_path: Path) -> None:
+    bus = EmbeddedBus(tmp_path / "bus.sqlite3")
+    bus.ensure_topics(["t"], 1)
+    producer = bus.producer()
+    producer.publish("t", "k", b"{}")
+    consumer = bus.consumer("g", ["t"])
     assert consumer.poll(10, 0.2) == []
     producer.flush()
     assert len(drain(consumer, 1)) == 1
