@@ -33,12 +33,11 @@ from pipeline.api.models import (
     ApiError,
     FieldError,
     ItemError,
-    check_content_type,
     error_responses,
     inline_schema,
     json_body,
+    keyed_body,
     parse_request,
-    read_body,
 )
 from pipeline.api.readback import find_item
 from pipeline.schemas.contribution import Identifier
@@ -197,9 +196,8 @@ def router(context: AppContext) -> APIRouter:
         openapi_extra=json_body(inline_schema(AppealIn), "One appeal."),
     )
     async def appeal(request: Request) -> AppealAccepted:
-        platform = await run_in_threadpool(require_platform, request)
-        check_content_type(request)
-        parsed = parse_request(await read_body(request, settings.max_event_bytes), AppealIn)
+        platform, raw = await keyed_body(request, require_platform, settings.max_event_bytes)
+        parsed = parse_request(raw, AppealIn)
         return await run_in_threadpool(file, parsed, platform)
 
     return api

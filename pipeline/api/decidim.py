@@ -46,15 +46,14 @@ from pipeline.api.models import (
     MAX_VERSION,
     ApiError,
     capped,
-    check_content_type,
     error_responses,
     inline_schema,
     json_body,
     json_type,
+    keyed_body,
     one_or_many,
     parse_json,
     parse_request,
-    read_body,
 )
 from pipeline.api.submission import (
     Accepted,
@@ -507,9 +506,8 @@ def router(context: AppContext) -> APIRouter:
     async def submit_resources(
         request: Request,
     ) -> Accepted:
-        platform = await run_in_threadpool(require_platform, request)
-        check_content_type(request)
-        data = parse_json(await read_body(request, body_limit))
+        platform, raw = await keyed_body(request, require_platform, body_limit)
+        data = parse_json(raw)
         items = batch_items(
             data, key="resources", max_batch=settings.api_max_batch, what="Decidim resource"
         )
@@ -548,9 +546,7 @@ def router(context: AppContext) -> APIRouter:
     async def translate_field(
         request: Request,
     ) -> JSONResponse:
-        platform = await run_in_threadpool(require_platform, request)
-        check_content_type(request)
-        raw = await read_body(request, 2 * settings.max_event_bytes)
+        platform, raw = await keyed_body(request, require_platform, 2 * settings.max_event_bytes)
         parsed = parse_request(raw, TranslateRequest)
         status, answer = await run_in_threadpool(translate, context, parsed, platform)
         return JSONResponse(answer.model_dump(exclude_none=True), status_code=status)

@@ -28,13 +28,12 @@ from pipeline.api.apikeys import keyed_router
 from pipeline.api.context import AppContext
 from pipeline.api.decidim import DecidimId, DecidimType, Locale, decidim_contribution_id
 from pipeline.api.models import (
-    check_content_type,
     error_responses,
     inline_schema,
     json_body,
+    keyed_body,
     one_or_many,
     parse_json,
-    read_body,
     refuse_batch,
 )
 from pipeline.api.reports import ReportsAccepted, parse_reports, publish_reports
@@ -130,9 +129,8 @@ def router(context: AppContext) -> APIRouter:
         ),
     )
     async def reports(request: Request) -> ReportsAccepted:
-        platform = await run_in_threadpool(require_platform, request)
-        check_content_type(request)
-        data = parse_json(await read_body(request, body_limit))
+        platform, raw = await keyed_body(request, require_platform, body_limit)
+        data = parse_json(raw)
         items = batch_items(data, key="reports", max_batch=settings.api_max_batch, what="report")
         return await run_in_threadpool(accept, items, platform)
 

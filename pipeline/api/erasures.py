@@ -17,12 +17,11 @@ from pipeline.api.apikeys import keyed_router
 from pipeline.api.context import AppContext
 from pipeline.api.models import (
     ApiError,
-    check_content_type,
     error_responses,
     inline_schema,
     json_body,
+    keyed_body,
     parse_request,
-    read_body,
 )
 from pipeline.privacy.erasure import NothingToErase, erase
 from pipeline.schemas.contribution import Identifier
@@ -78,9 +77,8 @@ def router(context: AppContext) -> APIRouter:
         openapi_extra=json_body(inline_schema(ErasureIn), "An author or a contribution id."),
     )
     async def erasures(request: Request) -> ErasureAccepted:
-        platform = await run_in_threadpool(require_platform, request)
-        check_content_type(request)
-        parsed = parse_request(await read_body(request, settings.max_event_bytes), ErasureIn)
+        platform, raw = await keyed_body(request, require_platform, settings.max_event_bytes)
+        parsed = parse_request(raw, ErasureIn)
         return await run_in_threadpool(run, parsed, platform)
 
     return api

@@ -32,14 +32,13 @@ from pipeline.api.models import (
     ApiError,
     ItemError,
     capped,
-    check_content_type,
     error_responses,
     inline_schema,
     json_body,
     json_type,
+    keyed_body,
     one_or_many,
     parse_json,
-    read_body,
 )
 from pipeline.api.readback import ContributionStatus, contribution_status, find_item, not_found
 from pipeline.api.submission import (
@@ -105,9 +104,8 @@ def router(context: AppContext) -> APIRouter:
     async def submit(
         request: Request,
     ) -> Accepted:
-        platform = await run_in_threadpool(require_platform, request)
-        check_content_type(request)
-        data = parse_json(await read_body(request, body_limit))
+        platform, raw = await keyed_body(request, require_platform, body_limit)
+        data = parse_json(raw)
         items = batch_items(
             data, key="contributions", max_batch=settings.api_max_batch, what="contribution"
         )

@@ -25,6 +25,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from pipeline.bus.base import BusError
 from pipeline.errors import HemicycleError, PermanentError
@@ -273,6 +274,17 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise ApiError(413, "body_too_large", f"the body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def keyed_body(
+    request: Request, require_platform: Callable[[Request], str], limit: int
+) -> tuple[str, bytes]:
+    """The platform of the request's API key and its raw body, checked in the order a client
+    fixes them: the key (401), the declared type (415), then the size (413). The key check
+    reads the store, so it runs in the thread pool."""
+    platform = await run_in_threadpool(require_platform, request)
+    check_content_type(request)
+    return platform, await read_body(request, limit)
 
 
 def parse_json(raw: bytes) -> Any:

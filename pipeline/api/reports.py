@@ -42,15 +42,14 @@ from pipeline.api.context import AppContext
 from pipeline.api.models import (
     FieldError,
     ItemError,
-    check_content_type,
     error_responses,
     inline_schema,
     item_error,
     json_body,
     json_type,
+    keyed_body,
     one_or_many,
     parse_json,
-    read_body,
     refuse_batch,
     surrogate_path,
 )
@@ -292,9 +291,8 @@ def router(context: AppContext) -> APIRouter:
         openapi_extra=json_body(_REPORTS_BODY, "One report, or a batch of them."),
     )
     async def report(request: Request) -> ReportsAccepted:
-        platform = await run_in_threadpool(require_platform, request)
-        check_content_type(request)
-        data = parse_json(await read_body(request, body_limit))
+        platform, raw = await keyed_body(request, require_platform, body_limit)
+        data = parse_json(raw)
         items = batch_items(data, key="reports", max_batch=settings.api_max_batch, what="report")
         return await run_in_threadpool(accept, items, platform)
 

@@ -34,13 +34,12 @@ from pipeline.api.apikeys import keyed_router
 from pipeline.api.context import AppContext
 from pipeline.api.models import (
     ApiError,
-    check_content_type,
     error_responses,
     inline_schema,
     item_error,
     json_body,
+    keyed_body,
     parse_request,
-    read_body,
 )
 from pipeline.api.readback import find_item
 from pipeline.api.submission import read_item, stored_under_own_key
@@ -252,9 +251,8 @@ def router(context: AppContext) -> APIRouter:
         openapi_extra=json_body(inline_schema(SanctionIn), "One sanction."),
     )
     async def sanction(request: Request) -> SanctionAccepted:
-        platform = await run_in_threadpool(require_platform, request)
-        check_content_type(request)
-        parsed = parse_request(await read_body(request, settings.max_event_bytes), SanctionIn)
+        platform, raw = await keyed_body(request, require_platform, settings.max_event_bytes)
+        parsed = parse_request(raw, SanctionIn)
         return await run_in_threadpool(impose, parsed, platform)
 
     @api.post(
@@ -266,9 +264,8 @@ def router(context: AppContext) -> APIRouter:
         openapi_extra=json_body(inline_schema(LiftIn), "Why it is lifted."),
     )
     async def lift_sanction(sanction_id: str, request: Request) -> LiftAccepted:
-        platform = await run_in_threadpool(require_platform, request)
-        check_content_type(request)
-        parsed = parse_request(await read_body(request, settings.max_event_bytes), LiftIn)
+        platform, raw = await keyed_body(request, require_platform, settings.max_event_bytes)
+        parsed = parse_request(raw, LiftIn)
         return await run_in_threadpool(lift, sanction_id.strip(), parsed, platform)
 
     return api
