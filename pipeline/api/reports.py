@@ -46,16 +46,14 @@ from pipeline.api.models import (
     inline_schema,
     item_error,
     json_body,
-    json_type,
     keyed_body,
     one_or_many,
     parse_json,
     refuse_batch,
-    surrogate_path,
 )
 from pipeline.api.readback import find_item
 from pipeline.api.report_reasons import map_reason, unknown_reason
-from pipeline.api.submission import batch_items
+from pipeline.api.submission import batch_items, validate_objects
 from pipeline.schemas.contribution import Identifier
 from pipeline.schemas.envelope import Trace, utc_now
 from pipeline.schemas.keys import contribution_key
@@ -170,27 +168,14 @@ def parse_reports(
     items: Sequence[Any], platform: str, *, what: str = "report"
 ) -> list[tuple[int, ReportIn]]:
     """Raw report objects → :class:`ReportIn`, all valid or :class:`ApiError` (403/422)."""
-    out: list[tuple[int, ReportIn]] = []
-    refused: list[ItemError] = []
-    for index, data in enumerate(items):
-        if not isinstance(data, dict):
-            message = f"expected a {what} object, got {json_type(data)}"
-            refused.append(ItemError(index=index, message=message))
-            continue
-        item_id = data.get("id") if isinstance(data.get("id"), str) else None
-        bad = surrogate_path(data)
-        if bad is not None:
-            message = f"{bad}: contains an unpaired UTF-16 surrogate (not valid Unicode)"
-            refused.append(ItemError(index=index, id=item_id, message=message))
-            continue
+
+    def own_platform(index: int, item_id: str | None, data: dict[str, Any]) -> ItemError | None:
         given = data.get("platform")
         if isinstance(given, str) and given.strip() and given.strip() != platform:
-            refused.append(_forbidden(index, item_id, platform, given))
-            continue
-        try:
-            out.append((index, ReportIn.model_validate(data)))
-        except ValidationError as exc:
-            refused.append(item_error(exc, index=index, item_id=item_id))
+            return _forbidden(index, item_id, platform, given)
+        return None
+
+    out, refused = validate_objects(items, ReportIn, what, check=own_platform)
     refuse_batch(refused, platform=platform, acts="reports", what=what, error="invalid_report")
     return out
 

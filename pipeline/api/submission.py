@@ -8,7 +8,7 @@ URLs. The CLI's ``hemicycle ingest`` publishes the same events (``submission_eve
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -66,11 +66,15 @@ def accepted(event: ContributionSubmitted) -> AcceptedContribution:
 
 
 def validate_objects(
-    items: list[Any], model: type[M], what: str
+    items: Sequence[Any],
+    model: type[M],
+    what: str,
+    *,
+    check: Callable[[int, str | None, dict[str, Any]], ItemError | None] | None = None,
 ) -> tuple[list[tuple[int, M]], list[ItemError]]:
     """Each item validated as ``model`` with its index, and the refusals naming the item's ``id``
-    (not an object, an unpaired UTF-16 surrogate, an invalid field): the caller refuses a batch
-    with any refusal."""
+    (not an object, an unpaired UTF-16 surrogate, what ``check(index, id, item)`` refuses, an
+    invalid field): the caller refuses a batch with any refusal."""
     valid: list[tuple[int, M]] = []
     refused: list[ItemError] = []
     for index, data in enumerate(items):
@@ -84,6 +88,10 @@ def validate_objects(
         if bad is not None:
             message = f"{bad}: contains an unpaired UTF-16 surrogate (not valid Unicode)"
             refused.append(ItemError(index=index, id=rid, message=message))
+            continue
+        refusal = check(index, rid, data) if check is not None else None
+        if refusal is not None:
+            refused.append(refusal)
             continue
         try:
             valid.append((index, model.model_validate(data)))
