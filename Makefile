@@ -9,6 +9,9 @@ STAMP := $(VENV)/.installed
 CORE_STAMP := $(VENV)/.installed-core
 # The CPU build (a multi-GB CUDA build otherwise); set TORCH_VERSION for another one.
 TORCH_VERSION ?= 2.13.0
+# pytest worker processes (pytest-xdist): most tests wait on brokers, browsers and subprocesses,
+# so two workers pay even on two cores. TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test lint bench clean
 
@@ -36,7 +39,7 @@ test: $(STAMP)
 	$(BIN)/ruff check pipeline moderator_ui tests benchmarks
 	$(BIN)/ruff format --check pipeline moderator_ui tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 bench: $(STAMP)
 	taskset -c 0 $(BIN)/python benchmarks/langid.py

@@ -160,13 +160,10 @@ function askReason() {
   });
 }
 
-function askNote() {
+// One line of text from an open dialog: Enter (not Shift+Enter) or the send button gives
+// it trimmed (never empty), Escape or a close button null.
+function askText(dialog, field, sendSelector) {
   return new Promise((resolve) => {
-    const dialog = show("escalate-dialog");
-    if (!dialog) return resolve(null);
-    const note = $("#escalate-note");
-    note.value = "";
-    setTimeout(() => note.focus(), 0);
     const done = (value) => {
       cleanup();
       closeDialog();
@@ -174,14 +171,14 @@ function askNote() {
     };
     const onKey = (ev) => {
       if (ev.key === "Escape") { ev.preventDefault(); ev.stopPropagation(); done(null); }
-      else if (ev.key === "Enter" && !ev.shiftKey && ev.target === note) {
+      else if (ev.key === "Enter" && !ev.shiftKey && ev.target === field) {
         ev.preventDefault();
         ev.stopPropagation();
-        if (note.value.trim()) done(note.value.trim());
+        if (field.value.trim()) done(field.value.trim());
       }
     };
     const onClick = (ev) => {
-      if (ev.target.closest("[data-escalate-send]") && note.value.trim()) done(note.value.trim());
+      if (ev.target.closest(sendSelector) && field.value.trim()) done(field.value.trim());
       else if (ev.target.closest("[data-close]")) done(null);
     };
     const cleanup = () => {
@@ -191,6 +188,15 @@ function askNote() {
     document.addEventListener("keydown", onKey, true);
     dialog.addEventListener("click", onClick);
   });
+}
+
+function askNote() {
+  const dialog = show("escalate-dialog");
+  if (!dialog) return Promise.resolve(null);
+  const note = $("#escalate-note");
+  note.value = "";
+  setTimeout(() => note.focus(), 0);
+  return askText(dialog, note, "[data-escalate-send]");
 }
 
 // Collect what a decision needs; null if the moderator cancelled.
@@ -220,37 +226,15 @@ async function decideOne(el, decision, details) {
 function confirmReversal(el, decision, details) {
   const final = el.dataset.final;
   if (!final || final === decision) return Promise.resolve(details);
-  return new Promise((resolve) => {
-    const dialog = show("reverse-dialog");
-    if (!dialog) return resolve(details);
-    const reason = $("#reverse-reason");
-    $("#reverse-what").textContent = `This reverses ${el.dataset.finalBy}'s decision (${PAST[final].toLowerCase()}): ${PAST[decision].toLowerCase()} instead. Say why.`;
-    reason.value = details.statement || "";
-    setTimeout(() => reason.focus(), 0);
-    const done = (value) => {
-      cleanup();
-      closeDialog();
-      resolve(value ? { ...details, statement: value } : null);
-    };
-    const onKey = (ev) => {
-      if (ev.key === "Escape") { ev.preventDefault(); ev.stopPropagation(); done(null); }
-      else if (ev.key === "Enter" && !ev.shiftKey && ev.target === reason) {
-        ev.preventDefault();
-        ev.stopPropagation();
-        if (reason.value.trim()) done(reason.value.trim());
-      }
-    };
-    const onClick = (ev) => {
-      if (ev.target.closest("[data-reverse-send]") && reason.value.trim()) done(reason.value.trim());
-      else if (ev.target.closest("[data-close]")) done(null);
-    };
-    const cleanup = () => {
-      document.removeEventListener("keydown", onKey, true);
-      dialog.removeEventListener("click", onClick);
-    };
-    document.addEventListener("keydown", onKey, true);
-    dialog.addEventListener("click", onClick);
-  });
+  const dialog = show("reverse-dialog");
+  if (!dialog) return Promise.resolve(details);
+  const reason = $("#reverse-reason");
+  $("#reverse-what").textContent = `This reverses ${el.dataset.finalBy}'s decision (${PAST[final].toLowerCase()}): ${PAST[decision].toLowerCase()} instead. Say why.`;
+  reason.value = details.statement || "";
+  setTimeout(() => reason.focus(), 0);
+  return askText(dialog, reason, "[data-reverse-send]").then(
+    (value) => (value ? { ...details, statement: value } : null),
+  );
 }
 
 async function detailsFor(el, decision) {

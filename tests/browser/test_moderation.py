@@ -1,5 +1,6 @@
 """The moderation of record in a real headless Chromium: the Reported and Appeals tabs,
-appeals, sanctions, the author's page, reversals that need a reason, and the undo toast.
+appeals, sanctions, the author's page, reversals that need a reason, escalation notes and the
+undo toast.
 
 Items with reports, appeals and sanctions are saved to the store directly (what triage folds
 them into); each action is checked as the event the UI published on the bus.
@@ -38,6 +39,7 @@ from tests.services import free_port
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 REPORTED, APPEALED, DECIDED, FRESH = (f"decidim-test:c-{n}" for n in (1, 2, 3, 4))
+TO_ESCALATE = "decidim-test:c-6"
 
 
 @dataclass
@@ -133,6 +135,7 @@ def seed() -> list[QueueItem]:
         queue_item(4),
         # author-2 reported someone else's item too.
         queue_item(5, reports=[report(5, "spam", reporter="author-2")]),
+        queue_item(6),  # to escalate
     ]
 
 
@@ -276,6 +279,31 @@ def test_a_reversal_needs_a_reason(browser: Browser, env: ModerationEnv) -> None
     [event] = [e for e in env.events(ModerationDecided) if e.contribution_id == DECIDED]
     assert (event.decision, event.reverses) == ("reject", "alice-ok")
     assert event.statement == "A hidden advert: the link sells benches."
+    page.context.close()
+
+
+def test_an_escalation_asks_for_a_note(browser: Browser, env: ModerationEnv) -> None:
+    """Escape cancels (nothing sent), an empty note is not sent, Enter sends the note."""
+    page = login(browser, env, "bob")
+    page.goto(f"/items/{TO_ESCALATE}")
+    dialog = page.locator("#escalate-dialog")
+    page.keyboard.press("e")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    page.keyboard.press("e")
+    expect(dialog).to_be_visible()
+    dialog.locator("[data-escalate-send]").click()  # empty: nothing is sent
+    expect(dialog).to_be_visible()
+    note = dialog.locator("#escalate-note")
+    note.fill("Names a private person; legal should look.")
+    note.press("Enter")
+    expect(page.locator("#toast")).to_contain_text(f"Escalated {TO_ESCALATE}")
+    [event] = [e for e in env.events(ModerationDecided) if e.contribution_id == TO_ESCALATE]
+    assert (event.decision, event.statement) == (
+        "escalate",
+        "Names a private person; legal should look.",
+    )
     page.context.close()
 
 
