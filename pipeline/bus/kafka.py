@@ -424,7 +424,8 @@ class KafkaConsumerAdapter(Consumer):
         self._handed_out: dict[TopicPartition, int] = {}
 
     def poll(self, max_records: int, timeout_s: float) -> list[Record]:
-        self._join_if_needed(cast(Any, self._consumer).config["session_timeout_ms"])
+        if not self._join_if_needed(timeout_s, patient=False):
+            return []
         batch = _kafka_call(
             "poll", self._consumer.poll, timeout_ms=int(timeout_s * 1000), max_records=max_records
         )
@@ -463,9 +464,9 @@ class KafkaConsumerAdapter(Consumer):
         self._consumer.close(autocommit=False)
 
     def join(self, timeout_s: float) -> None:
-        self._join_if_needed(int(timeout_s * 1000))
+        self._join_if_needed(timeout_s, patient=True)
 
-    def _join_if_needed(self, wait_ms: int) -> None:
+    def _join_if_needed(self, timeout_s: float, *, patient: bool) -> bool:
         """A member that must (re)join the group waits here for the join to end, up to the
         session timeout, instead of in short polls.
 
@@ -477,11 +478,25 @@ class KafkaConsumerAdapter(Consumer):
         a process with four groups took 10 to 80 s to get its partitions, at random. Waiting
         for the join keeps every group to one rebalance, and :meth:`join` from one thread per
         group (each consumer has its own IO thread) joins them all in one join delay.
+
+        A poll waits that long only while the group coordinator is known. Until it is (at
+        start, or with the broker unreachable) a poll only looks for it, for ``timeout_s``, and
+        returns False: polling then would start a join that no one waits for, and a stop
+        request is still seen promptly. ``patient`` (:meth:`join`) waits ``timeout_s`` for the
+        coordinator and the join together. Returns whether a poll may fetch now.
         """
         coordinator = getattr(self._consumer, "_coordinator", None)  # no public join state
         if coordinator is None or not coordinator.need_rejoin():
-            return
+            return True
+        wait_ms = int(timeout_s * 1000)
+        if not patient and coordinator.coordinator_unknown():
+            find = coordinator.ensure_coordinator_ready
+            _kafka_call("find the group coordinator", find, timeout_ms=wait_ms)
+            return False
+        if not patient:
+            wait_ms = max(wait_ms, cast(Any, self._consumer).config["session_timeout_ms"])
         _kafka_call("join group", coordinator.ensure_active_group, timeout_ms=wait_ms)
+        return True
 
     def _finish_pending_join(self) -> None:
         """Let a JoinGroup/SyncGroup still in flight end before the member leaves.
