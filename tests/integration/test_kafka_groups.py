@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -33,55 +34,45 @@ def joins(caplog: pytest.LogCaptureFixture) -> Counter[str]:
 
 
 @pytest.fixture
-def bus(tansu: Tansu) -> KafkaBus:
-    return KafkaBus(tansu.bootstrap, session_timeout_ms=6000, heartbeat_interval_ms=1000)
-
-
-def consumers(bus: KafkaBus) -> dict[str, KafkaConsumerAdapter]:
+def held(
+    tansu: Tansu, caplog: pytest.LogCaptureFixture
+) -> Iterator[dict[str, KafkaConsumerAdapter]]:
+    """Four consumers in four groups of one process, subscribed but not polled yet."""
+    caplog.set_level(logging.INFO, logger="kafka.coordinator")
+    bus = KafkaBus(tansu.bootstrap, session_timeout_ms=6000, heartbeat_interval_ms=1000)
     prefix = f"g{uuid.uuid4().hex[:8]}."
     topics = [f"{prefix}t{n}" for n in range(8)]
     bus.ensure_topics(topics, 4)
-    return {
+    consumers = {
         prefix + group: bus.consumer(prefix + group, [topics[n] for n in wanted])
         for group, wanted in GROUP_TOPICS.items()
     }
+    yield consumers
+    for consumer in consumers.values():
+        consumer.close()
+    bus.close()
 
 
 @pytest.mark.slow
 def test_groups_polled_in_turn_each_join_once(
-    bus: KafkaBus, caplog: pytest.LogCaptureFixture
+    held: dict[str, KafkaConsumerAdapter], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="kafka.coordinator")
-    held = consumers(bus)
-    try:
-        for _ in range(400):
-            for consumer in held.values():
-                consumer.poll(100, 0.005)
-            if all(c.assignment() for c in held.values()):
-                break
-        assert all(c.assignment() for c in held.values())
-        assert joins(caplog) == dict.fromkeys(held, 1)
-    finally:
+    for _ in range(400):
         for consumer in held.values():
-            consumer.close()
-        bus.close()
+            consumer.poll(100, 0.005)  # what a worker process does with its runners
+        if all(c.assignment() for c in held.values()):
+            break
+    assert all(c.assignment() for c in held.values())
+    assert joins(caplog) == dict.fromkeys(held, 1)
 
 
 @pytest.mark.slow
 def test_join_gives_every_group_its_partitions_before_the_first_poll(
-    bus: KafkaBus, caplog: pytest.LogCaptureFixture
+    held: dict[str, KafkaConsumerAdapter], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="kafka.coordinator")
-    held = consumers(bus)
-    try:
-        with ThreadPoolExecutor(len(held)) as pool:
-            list(pool.map(lambda c: c.join(12.0), held.values()))
-        assignments = {g: c.assignment() for g, c in held.items()}
-        assert {g: len(a) for g, a in assignments.items()} == {
-            g: 4 * len(GROUP_TOPICS[g.split(".", 1)[1]]) for g in held
-        }
-        assert joins(caplog) == dict.fromkeys(held, 1)
-    finally:
-        for consumer in held.values():
-            consumer.close()
-        bus.close()
+    with ThreadPoolExecutor(len(held)) as pool:
+        list(pool.map(lambda c: c.join(12.0), held.values()))
+    assert {g: len(c.assignment()) for g, c in held.items()} == {
+        g: 4 * len(GROUP_TOPICS[g.split(".", 1)[1]]) for g in held
+    }
+    assert joins(caplog) == dict.fromkeys(held, 1)
