@@ -233,7 +233,22 @@ class Sealer:
         tokens = _tokens(event, fields)
         if not tokens:
             return event
-        keys = self.keyring.keys(_kid_of(t) for t in tokens)
+        return self._opened_event(event, self.keyring.keys(map(_kid_of, tokens)), fields)
+
+    def open_many(self, events: Iterable[Any], fields: frozenset[str] | None = None) -> list[Any]:
+        """:meth:`open` of each event, with one key lookup for them all."""
+        self._sealed_form.clear()
+        listed = list(events)
+        tokens = [_tokens(e, fields) for e in listed]
+        keys = self.keyring.keys(_kid_of(t) for found in tokens for t in found)
+        return [
+            self._opened_event(e, keys, fields) if found else e
+            for e, found in zip(listed, tokens, strict=True)
+        ]
+
+    def _opened_event(
+        self, event: Any, keys: dict[str, bytes | Erased], fields: frozenset[str] | None
+    ) -> Any:
         opened = _with_fields(event, lambda value: self._open_text(value, keys), fields)
         if isinstance(event, ContributionSubmitted | LanguageIdentified):
             c = event.contribution
@@ -242,15 +257,6 @@ class Sealer:
                     self._sealed_form.clear()
                 self._sealed_form[id(opened.contribution)] = (opened.contribution, c)
         return opened
-
-    def open_many(self, events: Iterable[Any], fields: frozenset[str] | None = None) -> list[Any]:
-        """:meth:`open` of each event, with one key lookup for them all."""
-        self._sealed_form.clear()
-        listed = list(events)
-        kids = [_kid_of(t) for e in listed for t in _tokens(e, fields)]
-        if kids:
-            self.keyring.keys(kids)  # one multi-get; open() then reads them from memory
-        return [self.open(e, fields) for e in listed]
 
     def _open_text(self, value: str | None, keys: dict[str, bytes | Erased]) -> str | None:
         if value is None or not is_sealed(value):
