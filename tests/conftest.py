@@ -3,24 +3,46 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import pickle
+import shutil
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from filelock import FileLock
 from hypothesis import settings as hypothesis_settings
 
 from pipeline.config import Settings
 from tests.services import RedisServer, Tansu
 
 REPO = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 
 # Property tests draw new cases on a developer's machine; in CI they replay a fixed set, so a
 # run never fails on a case no one has seen before.
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
+
+
+def shared_build(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]) -> T:
+    """``build(directory)``, run once per test run: the first pytest-xdist worker to ask builds
+    ``name`` under a file lock, the others wait and reuse it (a tiny model costs seconds to
+    tens of seconds of CPU to train). What it builds is read-only to the tests."""
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's base temp, shared by every worker
+    target = root / "shared" / name
+    done = target.with_name(f"{name}.result.pickle")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if not done.exists():
+            shutil.rmtree(target, ignore_errors=True)  # what a build cut short left
+            target.mkdir()
+            done.write_bytes(pickle.dumps(build(target)))
+    return pickle.loads(done.read_bytes())
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +64,18 @@ def tiny_marian(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny en→de MarianMT trained at test time (~25 s, once per session). Read-only."""
     from tests.translation_models import build_tiny_marian
 
-    return build_tiny_marian(tmp_path_factory.mktemp("marian") / "opus-mt-tiny-en-de")
+    return shared_build(
+        tmp_path_factory, "marian", lambda d: build_tiny_marian(d / "opus-mt-tiny-en-de")
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_detoxify(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The tiny trained detoxify-style model (``tests/toxicity_model.py``) as
+    ``(checkpoint, config_dir)``, built once per run. Read-only."""
+    from tests.toxicity_model import build_tiny_detoxify
+
+    return shared_build(tmp_path_factory, "detoxify", build_tiny_detoxify)
 
 
 @pytest.fixture(scope="session")
@@ -50,7 +83,9 @@ def argos_package(tiny_marian: Path, tmp_path_factory: pytest.TempPathFactory) -
     """:func:`tiny_marian` packaged as a .argosmodel (once per session). Read-only."""
     from tests.translation_models import build_argos_package
 
-    return build_argos_package(tiny_marian, tmp_path_factory.mktemp("argos-package"))
+    return shared_build(
+        tmp_path_factory, "argos-package", lambda d: build_argos_package(tiny_marian, d)
+    )
 
 
 @pytest.fixture

@@ -12,14 +12,14 @@ import torch
 from pipeline.models.toxicity import ToxicityScorer
 from tests.conftest import contribution
 from tests.integration.conftest import hemicycle
-from tests.toxicity_model import abusive_examples, build_tiny_detoxify, neutral_examples
+from tests.toxicity_model import abusive_examples, neutral_examples
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return build_tiny_detoxify(tmp_path_factory.mktemp("detoxify"))
+def tiny_model(tiny_detoxify: tuple[Path, Path]) -> tuple[Path, Path]:
+    return tiny_detoxify
 
 
 def test_a_published_style_checkpoint_naming_a_hub_model_loads_offline(

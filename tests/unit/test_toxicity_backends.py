@@ -26,15 +26,15 @@ from pipeline.config import Settings
 from pipeline.models import toxicity_backends, toxicity_ct2, toxicity_onnx
 from pipeline.models.toxicity import ToxicityScorer
 from pipeline.models.toxicity_backends import native_bf16, resolve_backend
-from tests.toxicity_model import abusive_examples, build_tiny_detoxify, neutral_examples
+from tests.toxicity_model import abusive_examples, neutral_examples
 
 ABUSIVE = [t for group in abusive_examples(1).values() for t, _ in group]
 NEUTRAL = [t for t, _ in neutral_examples(1)]
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return build_tiny_detoxify(tmp_path_factory.mktemp("toxicity"))
+def tiny_model(tiny_detoxify: tuple[Path, Path]) -> tuple[Path, Path]:
+    return tiny_detoxify
 
 
 @pytest.fixture(scope="module")

@@ -24,14 +24,13 @@ from pipeline.models.toxicity import (
 )
 from tests.toxicity_model import (
     abusive_examples,
-    build_tiny_detoxify,
     neutral_examples,
 )
 
 
 @pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return build_tiny_detoxify(tmp_path_factory.mktemp("toxicity"))
+def tiny_model(tiny_detoxify: tuple[Path, Path]) -> tuple[Path, Path]:
+    return tiny_detoxify
 
 
 @pytest.fixture(scope="module")
