@@ -91,6 +91,12 @@ class Settings(BaseSettings):
         "localhost:9092", description="Kafka brokers, comma-separated."
     )
     kafka_replication_factor: int = Field(1, ge=1, le=16, description="Replicas of created topics.")
+    kafka_bootstrap_timeout_ms: int = Field(
+        30_000,
+        ge=500,
+        description="How long a Kafka client waits for a first broker before the bus is "
+        "reported unavailable.",
+    )
     kafka_session_timeout_ms: int = Field(
         10_000, ge=1_000, description="Consumer group session timeout."
     )

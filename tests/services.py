@@ -73,11 +73,9 @@ class Tansu:
         wait_for_port(self.port, self.proc, "Tansu broker")
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        """Kill it: its storage is memory, and a clean shutdown takes ~5 s."""
+        self.proc.kill()
+        self.proc.wait(10)
         self.log.close()
 
 

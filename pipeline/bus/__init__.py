@@ -26,6 +26,7 @@ def open_bus(settings: Settings) -> Bus:
         bus = KafkaBus(
             settings.kafka_bootstrap_servers,
             replication_factor=settings.kafka_replication_factor,
+            bootstrap_timeout_ms=settings.kafka_bootstrap_timeout_ms,
             session_timeout_ms=settings.kafka_session_timeout_ms,
             heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
             max_poll_interval_ms=settings.kafka_max_poll_interval_ms,

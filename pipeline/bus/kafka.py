@@ -85,6 +85,7 @@ class KafkaBus(Bus):
         bootstrap_servers: str,
         *,
         replication_factor: int = 1,
+        bootstrap_timeout_ms: int = 30_000,
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 3_000,
         max_poll_interval_ms: int = 300_000,
@@ -102,6 +103,7 @@ class KafkaBus(Bus):
         self.common: dict[str, Any] = {
             "bootstrap_servers": [s.strip() for s in bootstrap_servers.split(",") if s.strip()],
             "client_id": client_id,
+            "bootstrap_timeout_ms": bootstrap_timeout_ms,
             **(security or {}),
         }
         self.consumer_config: dict[str, Any] = {

@@ -16,7 +16,7 @@ from tests.services import Tansu
 def test_a_broker_gone_during_a_replay_raises_instead_of_ending_short(tmp_path: Path) -> None:
     broker = Tansu(tmp_path)
     try:
-        bus = KafkaBus(broker.bootstrap)
+        bus = KafkaBus(broker.bootstrap, bootstrap_timeout_ms=2_000)
         bus.replay_stall_s = 1.0
         bus.ensure_topics(["replay.gone"], 1)
         producer = bus.producer()
