@@ -11,14 +11,23 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from argon2 import PasswordHasher
 from filelock import FileLock
 from hypothesis import settings as hypothesis_settings
 
+from moderator_ui import accounts
 from pipeline.config import Settings
 from tests.services import RedisServer, Tansu
 
 REPO = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
+
+# Passwords are hashed at argon2id's lowest cost in the test processes: the product's cost
+# (RFC 9106 low-memory, 64 MiB) takes ~150 ms a hash, and the suite creates and logs in
+# accounts thousands of times. The hashes are real and verified for real; the commands that
+# tests run as subprocesses (`hemicycle serve`, `users add`) hash at the product's cost.
+accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+accounts._DUMMY_HASH = accounts._hasher.hash("not a password of anyone")
 
 # Property tests draw new cases on a developer's machine; in CI they replay a fixed set, so a
 # run never fails on a case no one has seen before.
