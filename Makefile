@@ -9,9 +9,11 @@ STAMP := $(VENV)/.installed
 CORE_STAMP := $(VENV)/.installed-core
 # The CPU build (a multi-GB CUDA build otherwise); set TORCH_VERSION for another one.
 TORCH_VERSION ?= 2.13.0
-# pytest worker processes (pytest-xdist): most tests wait on brokers, browsers and subprocesses,
-# so two workers pay even on two cores. TEST_WORKERS=0 runs the suite in one process.
-TEST_WORKERS ?= 2
+# pytest worker processes (pytest-xdist): most end-to-end tests wait on brokers, browsers and
+# subprocesses, so three workers pay even on two cores. Each test module stays on one worker
+# (--dist loadscope: its fixtures are built once), in the order tests/conftest.py gives
+# (longest modules first; --no-loadscope-reorder keeps it). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 3
 
 .PHONY: install demo test lint bench clean
 
@@ -39,7 +41,7 @@ test: $(STAMP)
 	$(BIN)/ruff check pipeline moderator_ui tests benchmarks
 	$(BIN)/ruff format --check pipeline moderator_ui tests benchmarks
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 bench: $(STAMP)
 	taskset -c 0 $(BIN)/python benchmarks/langid.py

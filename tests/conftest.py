@@ -88,6 +88,17 @@ def tiny_detoxify(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]
 
 
 @pytest.fixture(scope="session")
+def tiny_detoxify_documents(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """:func:`tiny_detoxify` further trained on multi-sentence texts (``document_steps``), to
+    score a sentence inside a long text. Read-only."""
+    from tests.toxicity_model import build_tiny_detoxify
+
+    return shared_build(
+        tmp_path_factory, "detoxify-documents", lambda d: build_tiny_detoxify(d, document_steps=150)
+    )
+
+
+@pytest.fixture(scope="session")
 def argos_package(tiny_marian: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """:func:`tiny_marian` packaged as a .argosmodel (once per session). Read-only."""
     from tests.translation_models import build_argos_package
@@ -128,3 +139,41 @@ def contribution(n: int = 1, **overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return base
+
+
+END_TO_END = ("tests/integration/", "tests/interop/")
+#: Session fixtures that train a model: the modules using them start early (see below).
+TRAINED_MODELS = frozenset(
+    {"tiny_marian", "argos_package", "tiny_detoxify", "tiny_detoxify_documents"}
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Longest modules first, each module kept whole: one module per trained model (so each
+    model is built at the start, not while other workers wait for it), the end-to-end ones on
+    the Kafka broker (consumer groups joining make them the longest), the other end-to-end ones
+    (integration and interoperability, or a test marked slow), then those that train a tiny
+    model, drive the browser or run a contract, then the rest. Under pytest-xdist the long ones
+    start while the short ones are left to fill the workers at the end, rather than one long
+    module starting last while the other workers sit idle."""
+    rank: dict[str, int] = {}
+    builds: dict[str, str] = {}  # trained model -> the first module that uses it
+    for item in items:
+        for model in TRAINED_MODELS & set(getattr(item, "fixturenames", ())):
+            builds.setdefault(model, item.nodeid.split("::")[0])
+    for module in builds.values():
+        rank[module] = -1  # the models are built while the first long modules run
+    for item in items:
+        module = item.nodeid.split("::")[0]
+        fixtures = set(getattr(item, "fixturenames", ()))
+        end_to_end = item.get_closest_marker("slow") or module.startswith(END_TO_END)
+        if end_to_end and ("tansu" in fixtures or "kafka" in item.nodeid):  # [kafka_redis] too
+            here = 0
+        elif end_to_end:
+            here = 1
+        elif TRAINED_MODELS & fixtures or module.startswith(("tests/browser/", "tests/contract/")):
+            here = 2
+        else:
+            here = 3
+        rank[module] = min(rank.get(module, 3), here)
+    items.sort(key=lambda item: rank[item.nodeid.split("::")[0]])

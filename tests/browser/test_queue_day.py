@@ -297,12 +297,16 @@ def test_a_phone_width_screen_and_high_spam_as_danger(browser: Browser, env: Day
     expect(logout).to_be_in_viewport()
     spam = page.locator('#rows tr[data-cid="decidim-test:c-60"] .score', has_text="spam")
     expect(spam).to_have_class(re.compile(r"\bhigh\b"))
-    # The locator resolves the row as it is now: the queue re-renders its rows as it refreshes,
-    # and a handle taken before a refresh points at a detached element with no style.
-    red, green = spam.evaluate(
-        "(el) => getComputedStyle(el).color.match(/\\d+/g).slice(0, 2).map(Number)"
-    )
-    assert red > green
+    # The queue re-renders its rows as it refreshes: the element the locator resolved can be
+    # replaced before the script runs, and a detached element has no style. Such a read gives
+    # "" and is tried again (the locator then resolves the new row).
+    for _ in range(50):
+        color = spam.evaluate("(el) => el.isConnected ? getComputedStyle(el).color : ''")
+        if color:
+            break
+        page.wait_for_timeout(100)
+    red, green = (int(n) for n in re.findall(r"\d+", color)[:2])
+    assert red > green, color
     page.goto("/items/decidim-test:c-60")
     meter = page.locator("meter.danger")
     expect(meter).to_have_count(1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import pytest
 
@@ -27,16 +28,14 @@ from pipeline.schemas import (
 )
 from pipeline.workers.scorer import ScorerStage
 from tests.conftest import contribution
-from tests.toxicity_model import abusive_examples, build_tiny_detoxify, neutral_examples
+from tests.toxicity_model import abusive_examples, neutral_examples
 
 LIMIT = 64
 
 
 @pytest.fixture(scope="module")
-def scorer(tmp_path_factory: pytest.TempPathFactory) -> ToxicityScorer:
-    checkpoint, config_dir = build_tiny_detoxify(
-        tmp_path_factory.mktemp("toxicity-long"), document_steps=150
-    )
+def scorer(tiny_detoxify_documents: tuple[Path, Path]) -> ToxicityScorer:
+    checkpoint, config_dir = tiny_detoxify_documents
     return ToxicityScorer(
         checkpoint, config_dir, device="cpu", batch_size=32, max_length=LIMIT, max_windows=1024
     )
