@@ -43,7 +43,7 @@ def shared_build(factory: pytest.TempPathFactory, name: str, build: Callable[[Pa
     root = factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         root = root.parent  # the run's base temp, shared by every worker
-    target = root / "shared" / name
+    target = root / "trained-models" / name
     done = target.with_name(f"{name}.result.pickle")
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target) + ".lock"):
