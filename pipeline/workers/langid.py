@@ -13,8 +13,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from pydantic import ValidationError
-
 from pipeline.config import Settings
 from pipeline.models.langid import LanguageDetector, LanguageGuess
 from pipeline.models.langid_shared import shared_detector
@@ -123,13 +121,10 @@ class LangidStage(Stage[ContributionSubmitted]):
 
     def decode(self, value: bytes, settings: Settings) -> Any:
         if len(value) <= settings.max_event_bytes:
-            try:
-                return ContributionSubmitted.model_validate_json(
-                    value, context=self._context(settings)
-                )
-            except ValidationError:
-                pass  # the generic decoder names what is wrong
-        return super().decode(value, settings)
+            event = ContributionSubmitted.read_json(value, self._context(settings))
+            if event is not None:
+                return event
+        return super().decode(value, settings)  # names what is wrong, or upcasts
 
     def identify(self, items: Sequence[tuple[str, str | None]]) -> list[LanguageResult]:
         """The language result of each ``(text, hint)``: memo first, the rest in one call."""
