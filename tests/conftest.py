@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import shutil
@@ -52,6 +53,18 @@ def shared_build(factory: pytest.TempPathFactory, name: str, build: Callable[[Pa
             target.mkdir()
             done.write_bytes(pickle.dumps(build(target)))
     return pickle.loads(done.read_bytes())
+
+
+@pytest.fixture(autouse=True)
+def _hemicycle_logger_restored() -> Iterator[None]:
+    """Each test starts with the ``hemicycle`` logger as it was: a command run in-process
+    (``pipeline.cli.main``) sets up JSON logging on stderr without propagation, which would hide
+    later tests' records from ``caplog`` depending on which tests shared the worker before."""
+    logger = logging.getLogger("hemicycle")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], level, logger.propagate = saved
+    logger.setLevel(level)
 
 
 @pytest.fixture(scope="session")
