@@ -74,10 +74,7 @@ class ContributionSubmitted(Envelope):
 
     @model_validator(mode="after")
     def _check_ids(self) -> ContributionSubmitted:
-        if (self.contribution_id, self.contribution_version) != (
-            self.contribution.key,
-            self.contribution.version,
-        ):
+        if not _ids_agree(self.contribution_id, self.contribution_version, self.contribution):
             raise ValueError("contribution_id/contribution_version disagree with contribution")
         return self
 
@@ -89,23 +86,24 @@ class ContributionSubmitted(Envelope):
 
         The common case on the input topic (what the API, ``hemicycle ingest`` and the
         platform adapters write: every envelope field given, ``schema_version`` of the current
-        major in its normal form) is validated in one pass over the JSON, about four times
-        quicker than :meth:`model_validate_json`, whose version and id fill-ins run on a
-        Python copy of the payload. What this path accepts, the full one accepts as the same
-        event; anything else (None) is for the full validation, which says what is wrong.
+        major in its normal form) is validated in one pass over the JSON.
+        :meth:`model_validate_json` runs its version and id fill-ins on a Python copy of the
+        payload, then validates that copy: ~1.3x the time on sealed dev records. What this
+        path accepts, the full one accepts as the same event; anything else (None) is for the
+        full validation, which says what is wrong.
         """
         try:
             parsed = _CurrentSubmitted.model_validate_json(value, context=context)
         except ValidationError:
             return None
         fields = parsed.__dict__
-        contribution: Contribution = fields["contribution"]
-        if (fields["contribution_id"], fields["contribution_version"]) != (
-            contribution.key,
-            contribution.version,
-        ):
+        if not _ids_agree(parsed.contribution_id, parsed.contribution_version, parsed.contribution):
             return None
         return cls.model_construct(**fields)
+
+
+def _ids_agree(contribution_id: str, version: int, contribution: Contribution) -> bool:
+    return (contribution_id, version) == (contribution.key, contribution.version)
 
 
 class _CurrentSubmitted(BaseModel):
