@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import random
 
-from pipeline.models.floods import FloodDetector
+import datasketch
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.models.floods import FloodDetector, lsh_shape
 from pipeline.store.scorer_state import Facts, Observation, ScorerLimits
 from pipeline.store.scorer_state_sqlite import SqliteScorerState
 
@@ -96,3 +101,39 @@ def test_the_window_forgets_old_contributions() -> None:
     for n in range(12):
         floods.add(f"filler-{n}#1", f"An unrelated proposal number {n} about {n * 7} new parks")
     assert floods.add("new#1", text).cluster_id is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=400))
+def test_signatures_are_datasketch_affine32_bit_for_bit(text: str) -> None:
+    """Keys stored by releases that hashed with datasketch 2 stay valid across an upgrade."""
+    floods = FloodDetector(0.7)
+    reference = datasketch.MinHash(num_perm=64, seed=7, scheme="affine32")
+    reference.update_batch(list(floods.features(text)))
+    ours = floods.signature(text)
+    assert ours.dtype == reference.hashvalues.dtype
+    assert ours.tolist() == reference.hashvalues.tolist()
+
+
+@pytest.mark.parametrize("num_perm", [16, 64, 128])
+def test_bands_and_rows_are_those_of_datasketch_minhash_lsh(num_perm: int) -> None:
+    compared = 0
+    for percent in range(5, 100, 5):
+        similarity = percent / 100
+        try:
+            reference = datasketch.MinHashLSH(threshold=similarity, num_perm=num_perm)
+        except ValueError:  # datasketch refuses a single band; ours keeps one (exact copies)
+            assert lsh_shape(similarity, num_perm)[0] == 1
+            continue
+        assert lsh_shape(similarity, num_perm) == (reference.b, reference.r), similarity
+        compared += 1
+    assert compared >= 15
+
+
+def test_a_similarity_near_one_keeps_one_band_of_every_row() -> None:
+    floods = FloodDetector(0.99)
+    assert (floods.band_count, floods.rows) == (1, 64)
+    text = "Sign the petition now at http://petition-flood.example to stop the road"
+    one, edited = floods.bands(text), floods.bands(text + " now")
+    assert one is not None and edited is not None
+    assert one == floods.bands(text) and not set(one) & set(edited)
