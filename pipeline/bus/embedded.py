@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import json
 import sqlite3
+import threading
 import time
 import uuid
 import zlib
@@ -36,6 +37,7 @@ from pipeline.bus.base import (
     record_bytes,
     too_large,
 )
+from pipeline.sqlite_guard import close_once, serialised
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
@@ -90,7 +92,13 @@ class EmbeddedBus(Bus):
         self.max_record_bytes = max_record_bytes
         self._db = connect(path)
         self._db.executescript(_SCHEMA)
+        self._lock = threading.RLock()
+        self._closed = False
 
+    def _closed_error(self) -> Exception:
+        return BusUnavailable(f"the embedded bus at {self.path} is closed")
+
+    @serialised
     def ensure_topics(self, topics: Iterable[str], partitions: int) -> None:
         if partitions < 1:
             raise BusConfigError("partitions must be at least 1")
@@ -99,6 +107,7 @@ class EmbeddedBus(Bus):
             [(topic, partitions) for topic in topics],
         )
 
+    @serialised
     def partitions(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT name, partitions FROM topics").fetchall())
 
@@ -112,6 +121,7 @@ class EmbeddedBus(Bus):
             raise BusConfigError(f"unknown topic(s): {', '.join(missing)}")
         return EmbeddedConsumer(self.path, group, topics, self.session_timeout_s)
 
+    @serialised
     def topic_counts(self, topics: Sequence[str] | None = None) -> dict[str, int]:
         counts = dict.fromkeys(self.partitions() if topics is None else topics, 0)
         rows = self._db.execute(
@@ -121,6 +131,7 @@ class EmbeddedBus(Bus):
         counts.update((topic, n) for topic, n in rows if topic in counts)
         return counts
 
+    @serialised
     def lag(self, group: str, topics: Sequence[str]) -> list[PartitionLag]:
         known = self.partitions()
         out: list[PartitionLag] = []
@@ -146,6 +157,7 @@ class EmbeddedBus(Bus):
                 )
         return out
 
+    @serialised
     def read(
         self, topic: str, *, from_start: bool = True, limit: int | None = None
     ) -> list[Record]:
@@ -156,6 +168,7 @@ class EmbeddedBus(Bus):
         ).fetchall()
         return [_record(row) for row in rows]
 
+    @serialised
     def replay(self, topics: Sequence[str]) -> Replay:
         known = self.partitions()
         missing = [topic for topic in topics if topic not in known]
@@ -193,11 +206,12 @@ class EmbeddedBus(Bus):
         finally:
             db.close()
 
+    @serialised
     def groups(self) -> list[str]:
         return [row[0] for row in self._db.execute("SELECT DISTINCT grp FROM offsets ORDER BY grp")]
 
     def close(self) -> None:
-        self._db.close()
+        close_once(self, self._db)
 
 
 def _record(row: tuple[Any, ...]) -> Record:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.schemas.queue import QueueItem
+from pipeline.sqlite_guard import close_once, serialised
 from pipeline.store.base import (
     UNKNOWN_LANGUAGE,
     Order,
@@ -100,8 +101,13 @@ class EmbeddedStore(QueueStore):
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open embedded store at {path}: {exc}") from exc
-        self._lock = threading.Lock()
+        self._path = path
+        self._lock = threading.RLock()
+        self._closed = False
         self._index_unindexed()
+
+    def _closed_error(self) -> Exception:
+        return StoreUnavailable(f"the embedded store at {self._path} is closed")
 
     def _index_unindexed(self) -> None:
         """Index items saved by a version without facet or text indexes (a store from before),
@@ -113,16 +119,15 @@ class EmbeddedStore(QueueStore):
         ).fetchall()
         if not rows:
             return
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            for (doc,) in rows:
-                item = QueueItem.model_validate_json(doc)
-                cid = item.contribution_id
-                self._db.execute(
-                    "UPDATE items SET rowid = ? WHERE contribution_id = ?", (_text_rowid(cid), cid)
-                )
-                self._write_indexes(item)
-            self._db.execute("COMMIT")
+        self._db.execute("BEGIN IMMEDIATE")
+        for (doc,) in rows:
+            item = QueueItem.model_validate_json(doc)
+            cid = item.contribution_id
+            self._db.execute(
+                "UPDATE items SET rowid = ? WHERE contribution_id = ?", (_text_rowid(cid), cid)
+            )
+            self._write_indexes(item)
+        self._db.execute("COMMIT")
 
     def _write_indexes(self, item: QueueItem) -> None:
         cid = item.contribution_id
@@ -143,12 +148,14 @@ class EmbeddedStore(QueueStore):
             (rowid, cid, item_search_text(item)),
         )
 
+    @serialised
     def get(self, contribution_id: str) -> QueueItem | None:
         row = self._db.execute(
             "SELECT doc FROM items WHERE contribution_id = ?", (contribution_id,)
         ).fetchone()
         return QueueItem.model_validate_json(row[0]) if row else None
 
+    @serialised
     def get_many(self, contribution_ids: Iterable[str]) -> dict[str, QueueItem]:
         ids = list(dict.fromkeys(contribution_ids))
         found: dict[str, QueueItem] = {}
@@ -161,6 +168,7 @@ class EmbeddedStore(QueueStore):
                 found[cid] = QueueItem.model_validate_json(doc)
         return found
 
+    @serialised
     def save(
         self,
         item: QueueItem,
@@ -171,19 +179,19 @@ class EmbeddedStore(QueueStore):
     ) -> SaveResult:
         return self.save_many([Write(item, event_id, expected_revision, also_applied)])[0]
 
+    @serialised
     def save_many(self, writes: Sequence[Write]) -> list[SaveResult]:
         """Every write in one transaction (one commit for a whole triage batch)."""
         results: list[SaveResult] = []
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                results = [self._write(w) for w in writes]
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            results = [self._write(w) for w in writes]
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
         return results
 
     def _write(self, write: Write) -> SaveResult:
@@ -223,13 +231,14 @@ class EmbeddedStore(QueueStore):
         )
         return SaveResult.SAVED
 
+    @serialised
     def mark_applied(self, event_id: str) -> bool:
-        with self._lock:
-            cur = self._db.execute(
-                "INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)", (event_id,)
-            )
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO applied_events (event_id) VALUES (?)", (event_id,)
+        )
         return cur.rowcount == 1
 
+    @serialised
     def was_applied(self, event_id: str) -> bool:
         return bool(
             self._db.execute(
@@ -237,6 +246,7 @@ class EmbeddedStore(QueueStore):
             ).fetchone()
         )
 
+    @serialised
     def list_items(
         self,
         *,
@@ -260,6 +270,7 @@ class EmbeddedStore(QueueStore):
         ).fetchall()
         return [QueueItem.model_validate_json(row[0]) for row in rows]
 
+    @serialised
     def query(self, query: QueueQuery) -> QueuePage:
         clauses: list[str] = []
         params: list[Any] = []
@@ -304,83 +315,91 @@ class EmbeddedStore(QueueStore):
         (total,) = self._db.execute(f"SELECT COUNT(*) FROM items {where}", params).fetchone()
         return QueuePage([QueueItem.model_validate_json(row[0]) for row in rows], total)
 
+    @serialised
     def counts(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT state, COUNT(*) FROM items GROUP BY state").fetchall())
 
     def iter_items(self) -> Iterator[QueueItem]:
-        cursor = self._db.execute("SELECT doc FROM items ORDER BY contribution_id")
-        for (doc,) in cursor:
-            yield QueueItem.model_validate_json(doc)
+        after = ""
+        while page := self._items_after(after):
+            yield from page
+            after = page[-1].contribution_id
 
+    @serialised
+    def _items_after(self, after: str, limit: int = _CHUNK) -> list[QueueItem]:
+        """A page of items in contribution id order (the lock is not held between pages)."""
+        rows = self._db.execute(
+            "SELECT doc FROM items WHERE contribution_id > ? ORDER BY contribution_id LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        return [QueueItem.model_validate_json(doc) for (doc,) in rows]
+
+    @serialised
     def clear(self) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            self._db.execute("DELETE FROM items")
-            self._db.execute("DELETE FROM item_facets")
-            self._db.execute("DELETE FROM item_scores")
-            self._db.execute("DELETE FROM item_text")
-            self._db.execute("DELETE FROM applied_events")
-            self._db.execute("DELETE FROM leases")
-            self._db.execute("COMMIT")
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("DELETE FROM items")
+        self._db.execute("DELETE FROM item_facets")
+        self._db.execute("DELETE FROM item_scores")
+        self._db.execute("DELETE FROM item_text")
+        self._db.execute("DELETE FROM applied_events")
+        self._db.execute("DELETE FROM leases")
+        self._db.execute("COMMIT")
 
+    @serialised
     def claim(self, contribution_id: str, holder: str, ttl_s: float) -> str:
         now = time.time()
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO leases (contribution_id, holder, expires_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (contribution_id) DO UPDATE SET holder = excluded.holder, "
-                "expires_at = excluded.expires_at WHERE leases.holder = excluded.holder "
-                "OR leases.expires_at <= ?",
-                (contribution_id, holder, now + ttl_s, now),
-            )
+        self._db.execute(
+            "INSERT INTO leases (contribution_id, holder, expires_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (contribution_id) DO UPDATE SET holder = excluded.holder, "
+            "expires_at = excluded.expires_at WHERE leases.holder = excluded.holder "
+            "OR leases.expires_at <= ?",
+            (contribution_id, holder, now + ttl_s, now),
+        )
         return self.lease_holder(contribution_id) or holder
 
+    @serialised
     def claim_first(self, contribution_ids: Sequence[str], holder: str, ttl_s: float) -> int | None:
         """One transaction: the first candidate nobody else holds is leased to ``holder``."""
         if not contribution_ids:
             return None
         now = time.time()
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                marks = ", ".join("?" * len(contribution_ids))
-                held = dict(
-                    db.execute(
-                        f"SELECT contribution_id, holder FROM leases WHERE contribution_id IN "
-                        f"({marks}) AND expires_at > ?",
-                        [*contribution_ids, now],
-                    ).fetchall()
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            marks = ", ".join("?" * len(contribution_ids))
+            held = dict(
+                db.execute(
+                    f"SELECT contribution_id, holder FROM leases WHERE contribution_id IN "
+                    f"({marks}) AND expires_at > ?",
+                    [*contribution_ids, now],
+                ).fetchall()
+            )
+            index = next(
+                (i for i, cid in enumerate(contribution_ids) if held.get(cid, holder) == holder),
+                None,
+            )
+            if index is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO leases (contribution_id, holder, expires_at) "
+                    "VALUES (?, ?, ?)",
+                    (contribution_ids[index], holder, now + ttl_s),
                 )
-                index = next(
-                    (
-                        i
-                        for i, cid in enumerate(contribution_ids)
-                        if held.get(cid, holder) == holder
-                    ),
-                    None,
-                )
-                if index is not None:
-                    db.execute(
-                        "INSERT OR REPLACE INTO leases (contribution_id, holder, expires_at) "
-                        "VALUES (?, ?, ?)",
-                        (contribution_ids[index], holder, now + ttl_s),
-                    )
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
         return index
 
+    @serialised
     def release(self, contribution_id: str, holder: str) -> bool:
-        with self._lock:
-            cur = self._db.execute(
-                "DELETE FROM leases WHERE contribution_id = ? AND holder = ? AND expires_at > ?",
-                (contribution_id, holder, time.time()),
-            )
+        cur = self._db.execute(
+            "DELETE FROM leases WHERE contribution_id = ? AND holder = ? AND expires_at > ?",
+            (contribution_id, holder, time.time()),
+        )
         return cur.rowcount == 1
 
+    @serialised
     def lease_holder(self, contribution_id: str) -> str | None:
         row = self._db.execute(
             "SELECT holder FROM leases WHERE contribution_id = ? AND expires_at > ?",
@@ -388,11 +407,12 @@ class EmbeddedStore(QueueStore):
         ).fetchone()
         return row[0] if row else None
 
+    @serialised
     def audit_append(self, entry: str) -> str:
-        with self._lock:
-            cur = self._db.execute("INSERT INTO audit (entry) VALUES (?)", (entry,))
+        cur = self._db.execute("INSERT INTO audit (entry) VALUES (?)", (entry,))
         return str(cur.lastrowid)
 
+    @serialised
     def audit_read(self, *, before: str | None = None, limit: int = 500) -> list[tuple[str, str]]:
         rows = self._db.execute(
             "SELECT id, entry FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?",
@@ -400,6 +420,7 @@ class EmbeddedStore(QueueStore):
         ).fetchall()
         return [(str(i), entry) for i, entry in rows]
 
+    @serialised
     def cache_get(self, namespace: Namespace, key: str) -> str | None:
         row = self._db.execute(
             "SELECT value FROM cache WHERE namespace = ? AND key = ? "
@@ -408,48 +429,48 @@ class EmbeddedStore(QueueStore):
         ).fetchone()
         return row[0] if row else None
 
+    @serialised
     def cache_set(
         self, namespace: Namespace, key: str, value: str, ttl_s: float | None = None
     ) -> None:
         expires = None if ttl_s is None else time.time() + ttl_s
-        with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO cache (namespace, key, value, expires_at) "
-                "VALUES (?, ?, ?, ?)",
-                (namespace, key, value, expires),
-            )
+        self._db.execute(
+            "INSERT OR REPLACE INTO cache (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)",
+            (namespace, key, value, expires),
+        )
 
+    @serialised
     def cache_add(self, namespace: Namespace, key: str, value: str) -> str:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "DELETE FROM cache WHERE namespace = ? AND key = ? AND expires_at <= ?",
-                    (namespace, key, time.time()),
-                )
-                self._db.execute(
-                    "INSERT OR IGNORE INTO cache (namespace, key, value, expires_at) "
-                    "VALUES (?, ?, ?, NULL)",
-                    (namespace, key, value),
-                )
-                row = self._db.execute(
-                    "SELECT value FROM cache WHERE namespace = ? AND key = ?", (namespace, key)
-                ).fetchone()
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "DELETE FROM cache WHERE namespace = ? AND key = ? AND expires_at <= ?",
+                (namespace, key, time.time()),
+            )
+            self._db.execute(
+                "INSERT OR IGNORE INTO cache (namespace, key, value, expires_at) "
+                "VALUES (?, ?, ?, NULL)",
+                (namespace, key, value),
+            )
+            row = self._db.execute(
+                "SELECT value FROM cache WHERE namespace = ? AND key = ?", (namespace, key)
+            ).fetchone()
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         return str(row[0])
 
+    @serialised
     def cache_clear(self, namespace: Namespace) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM cache WHERE namespace = ?", (namespace,))
+        self._db.execute("DELETE FROM cache WHERE namespace = ?", (namespace,))
 
+    @serialised
     def cache_delete(self, namespace: Namespace, keys: Iterable[str]) -> None:
         wanted = [(namespace, key) for key in keys]
-        with self._lock:
-            self._db.executemany("DELETE FROM cache WHERE namespace = ? AND key = ?", wanted)
+        self._db.executemany("DELETE FROM cache WHERE namespace = ? AND key = ?", wanted)
 
+    @serialised
     def cache_get_many(self, namespace: Namespace, keys: Iterable[str]) -> dict[str, str]:
         wanted = list(dict.fromkeys(keys))
         found: dict[str, str] = {}
@@ -466,6 +487,7 @@ class EmbeddedStore(QueueStore):
             )
         return found
 
+    @serialised
     def cache_set_many(
         self, namespace: Namespace, items: Mapping[str, str], ttl_s: float | None = None
     ) -> None:
@@ -473,18 +495,17 @@ class EmbeddedStore(QueueStore):
             return
         expires = None if ttl_s is None else time.time() + ttl_s
         rows = [(namespace, key, value, expires) for key, value in items.items()]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO cache (namespace, key, value, expires_at) "
-                    "VALUES (?, ?, ?, ?)",
-                    rows,
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO cache (namespace, key, value, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
-        self._db.close()
+        close_once(self, self._db)
