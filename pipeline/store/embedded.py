@@ -101,13 +101,13 @@ class EmbeddedStore(QueueStore):
             self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open embedded store at {path}: {exc}") from exc
-        self._path = path
+        self.path = path
         self._lock = threading.RLock()
         self._closed = False
         self._index_unindexed()
 
     def _closed_error(self) -> Exception:
-        return StoreUnavailable(f"the embedded store at {self._path} is closed")
+        return StoreUnavailable(f"the embedded store at {self.path} is closed")
 
     def _index_unindexed(self) -> None:
         """Index items saved by a version without facet or text indexes (a store from before),

@@ -75,10 +75,7 @@ class SqliteScorerState(ScorerState):
         cls, store: EmbeddedStore, limits: ScorerLimits, name: str = "scorer"
     ) -> SqliteScorerState:
         """State in a file next to the embedded store's (see the module doc)."""
-        path = next(row[2] for row in store._db.execute("PRAGMA database_list") if row[1] == "main")
-        if not path:
-            return cls.in_memory(limits)
-        store_file = Path(path)
+        store_file = store.path
         return cls(store_file.with_name(f"{store_file.stem}-{name}.sqlite3"), limits)
 
     def observe(self, observations: Sequence[Observation]) -> list[Facts]:
