@@ -21,6 +21,10 @@ from pipeline.config import Settings
 from tests.services import RedisServer, Tansu
 
 REPO = Path(__file__).resolve().parents[1]
+# One intra-op thread for torch (and anything else OpenMP) in the test processes and the
+# commands they start: pytest-xdist already runs a worker per core, and the tiny models gain
+# nothing from a second thread but spin on it. Set before anything imports torch.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 T = TypeVar("T")
 
 # Passwords are hashed at argon2id's lowest cost in the test processes: the product's cost

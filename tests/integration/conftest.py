@@ -19,19 +19,43 @@ from tests.services import RedisServer, Tansu
 SAMPLE = REPO / "pipeline" / "data" / "sample_contributions.jsonl"
 
 
+#: Settings for a test that checks which languages the pipeline found (see :func:`base_env`).
+WITH_LINGUA = {"HEMICYCLE_LANGID_SECOND_OPINION": "true"}
+
+
 def base_env(**settings: str) -> dict[str, str]:
+    """The environment of a ``hemicycle`` subprocess: this process's, without its
+    ``HEMICYCLE_*`` settings, plus ``settings``.
+
+    Two defaults differ from the product's, and a test opts back in:
+
+    * installed Apertium pairs would translate every test's contributions
+      (``HEMICYCLE_TRANSLATION_ENGINES``);
+    * lingua's second opinion is off unless a test checks languages (``**WITH_LINGUA``, or
+      ``@pytest.mark.languages`` for the env fixtures below).
+      lingua loads a language's models the first time a process meets it, 0.3 to 0.5 s of CPU
+      each, and the delivery tests start dozens of worker processes that would each pay it
+      for languages they never look at.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEMICYCLE_")}
-    # Installed Apertium pairs would translate every test's contributions; tests opt in.
     env["HEMICYCLE_TRANSLATION_ENGINES"] = "argos,transformers"
+    env["HEMICYCLE_LANGID_SECOND_OPINION"] = "false"
     env.update(settings)
     return env
 
 
+def _languages(request: pytest.FixtureRequest) -> dict[str, str]:
+    return WITH_LINGUA if request.node.get_closest_marker("languages") else {}
+
+
 @pytest.fixture
-def kafka_redis_env(tansu: Tansu, redis_server: RedisServer, tmp_path: Path) -> dict[str, str]:
+def kafka_redis_env(
+    tansu: Tansu, redis_server: RedisServer, tmp_path: Path, request: pytest.FixtureRequest
+) -> dict[str, str]:
     """Environment for a pipeline on the shared broker and Redis, isolated by prefixes."""
     run = uuid.uuid4().hex[:8]
     return base_env(
+        **_languages(request),
         HEMICYCLE_BUS="kafka",
         HEMICYCLE_STORE="redis",
         HEMICYCLE_KAFKA_BOOTSTRAP_SERVERS=tansu.bootstrap,
@@ -47,8 +71,10 @@ def kafka_redis_env(tansu: Tansu, redis_server: RedisServer, tmp_path: Path) -> 
 
 
 @pytest.fixture
-def embedded_env(tmp_path: Path) -> dict[str, str]:
-    return base_env(HEMICYCLE_DATA_DIR=str(tmp_path / "data"), HEMICYCLE_PARTITIONS="3")
+def embedded_env(tmp_path: Path, request: pytest.FixtureRequest) -> dict[str, str]:
+    return base_env(
+        **_languages(request), HEMICYCLE_DATA_DIR=str(tmp_path / "data"), HEMICYCLE_PARTITIONS="3"
+    )
 
 
 def hemicycle(

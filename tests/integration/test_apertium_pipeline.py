@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.apertium_check import require_apertium
 from tests.conftest import contribution
 from tests.integration.conftest import hemicycle
+
+# These tests check languages: lingua's second opinion on, as the product ships.
+pytestmark = pytest.mark.languages
 
 
 def test_installed_apertium_pairs_translate_contributions(

@@ -10,9 +10,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.apertium_check import require_apertium
 from tests.conftest import REPO, contribution
 from tests.integration.conftest import hemicycle
+
+# These tests check languages: lingua's second opinion on, as the product ships.
+pytestmark = pytest.mark.languages
 
 DATA = REPO / "tests" / "data"
 

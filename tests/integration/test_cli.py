@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import contribution
 from tests.integration.conftest import SAMPLE, hemicycle, sample_rows
+
+# These tests check languages: lingua's second opinion on, as the product ships.
+pytestmark = pytest.mark.languages
 
 
 def test_ingest_run_export_gives_every_valid_contribution_with_its_language(

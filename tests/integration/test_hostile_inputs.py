@@ -14,6 +14,9 @@ from tests.conftest import contribution
 from tests.integration.conftest import hemicycle
 from tests.integration.test_kafka_redis import open_bus, open_store, topic
 
+# These tests check languages: lingua's second opinion on, as the product ships.
+pytestmark = pytest.mark.languages
+
 
 def event(**contribution_fields: object) -> bytes:
     return json.dumps(

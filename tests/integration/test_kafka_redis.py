@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from kafka import KafkaProducer
 
 from pipeline.bus.base import total_lag
@@ -48,6 +49,7 @@ def wait_until(condition, timeout_s: float, what: str) -> None:  # type: ignore[
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.mark.languages
 def test_ingest_run_export_and_rebuild_on_kafka_and_redis(
     kafka_redis_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -76,6 +78,7 @@ def test_ingest_run_export_and_rebuild_on_kafka_and_redis(
     assert hemicycle(env, "export").stdout == before
 
 
+@pytest.mark.languages
 def test_non_python_producer_flows_through_and_garbage_is_dead_lettered(
     kafka_redis_env: dict[str, str],
 ) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.integration.conftest import base_env
+from tests.integration.conftest import WITH_LINGUA, base_env
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def lean_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _env(**settings: str) -> dict[str, str]:
-    env = base_env(**settings)
+    env = base_env(**WITH_LINGUA, **settings)  # the core as it ships, lingua included
     for name in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME"):
         env.pop(name, None)
     return env

@@ -14,6 +14,9 @@ from tests.conftest import contribution
 from tests.integration.conftest import hemicycle
 from tests.toxicity_model import abusive_examples, neutral_examples
 
+# These tests check languages: lingua's second opinion on, as the product ships.
+pytestmark = pytest.mark.languages
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import contribution
 from tests.integration.conftest import hemicycle
 from tests.translation_models import HELD_OUT
+
+# These tests check languages: lingua's second opinion on, as the product ships.
+pytestmark = pytest.mark.languages
 
 
 def test_installed_model_translates_contributions_into_the_export(
