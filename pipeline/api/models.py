@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Coroutine
+from functools import cache
 from typing import Any, TypeVar
 
 from fastapi import Request, Response
@@ -396,9 +397,16 @@ def one_or_many(schema: dict[str, Any], key: str) -> dict[str, Any]:
     }
 
 
+@cache
+def _json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """``model``'s JSON schema, generated once per process (every app built asks again)."""
+    return model.model_json_schema()
+
+
 def inline_schema(model: type[BaseModel], **changes: Any) -> dict[str, Any]:
-    """JSON schema of ``model`` with its ``$defs`` inlined (OpenAPI ``openapi_extra``)."""
-    schema = model.model_json_schema()
+    """JSON schema of ``model`` with its ``$defs`` inlined (OpenAPI ``openapi_extra``). A new
+    tree each call: the cached schema is only read."""
+    schema = dict(_json_schema(model))
     defs = schema.pop("$defs", {})
 
     def resolve(node: Any) -> Any:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
@@ -55,6 +55,8 @@ class FloodDetector:
         self.min_tokens = min_tokens
         self.band_count, self.rows = lsh_shape(similarity, num_perm)
         self._a, self._b = _permutations(num_perm)
+        # A flood is often the very same text many times: its keys are computed once.
+        self._bands = lru_cache(maxsize=4096)(self._compute_bands)
 
     def features(self, text: str) -> set[bytes]:
         """What two texts' Jaccard similarity is measured on."""
@@ -69,6 +71,9 @@ class FloodDetector:
 
     def bands(self, text: str) -> tuple[str, ...] | None:
         """``"<band>:<hash>"`` for each LSH band; None for texts too short to be a flood."""
+        return self._bands(text)
+
+    def _compute_bands(self, text: str) -> tuple[str, ...] | None:
         if len(_TOKEN.findall(text)) < self.min_tokens:
             return None  # "+1" and "Agreed!" are not a flood
         values = self.signature(text).astype("<u8")
