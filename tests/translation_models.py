@@ -230,10 +230,6 @@ def build_tiny_marian(out_dir: Path, *, steps: int = 300, seed: int = 0) -> Path
     enc = tokenizer(sources, text_target=targets, padding=True, return_tensors="pt")
     labels = enc["labels"].masked_fill(enc["labels"] == pad_id, -100)
 
-    # One thread: a model this small gains nothing from two, and the suite's other workers
-    # want the second core (two threads cost ~50 % more CPU for the same wall time).
-    prev_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
     # Short warm-up, then linear decay to 10%: converges reliably across seeds.
     warmup = max(1, steps // 10)
@@ -256,7 +252,6 @@ def build_tiny_marian(out_dir: Path, *, steps: int = 300, seed: int = 0) -> Path
         optimiser.step()
         scheduler.step()
         zero_pad_row()
-    torch.set_num_threads(prev_threads)
     model.eval()
 
     model.generation_config = GenerationConfig(
