@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import compileall
 import logging
 import os
 import pickle
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,13 +27,13 @@ REPO = Path(__file__).resolve().parents[1]
 # nothing from a second thread but spin on it (the tiny Marian's training: 36 s of CPU on two
 # threads, 23 s on one, the same wall time). Set before anything imports torch.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-# The package's modules compiled once, before any test starts a command: where
-# PYTHONDONTWRITEBYTECODE is set (some machines set it for everyone), Python would otherwise
-# compile every module it imports from source again in each of the ~170 `hemicycle` commands
-# the suite runs (a sixth of the suite's CPU). Existing, current .pyc files are only checked.
-if not os.environ.get("PYTEST_XDIST_WORKER"):
-    for package in ("pipeline", "moderator_ui"):
-        compileall.compile_dir(REPO / package, quiet=1)
+# Compiled modules are kept (in __pycache__/, which git ignores) even where
+# PYTHONDONTWRITEBYTECODE is set, as some machines set it for everyone: without them pytest
+# rewrites every test module again in each worker, and every `hemicycle` command the suite starts
+# (~170) compiles each module it imports again — together a sixth of the suite's CPU. Set before
+# pytest-xdist starts its workers and before any test module is imported.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 T = TypeVar("T")
 
 # Passwords are hashed at argon2id's lowest cost in the test processes: the product's cost
