@@ -37,6 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pipeline.errors import PermanentError
 from pipeline.privacy.keyring import ERASED_KEY, Erased, Keyring, key_id
 from pipeline.schemas.contribution import SEALED_PREFIX
+from pipeline.schemas.copying import replaced
 from pipeline.schemas.events import (
     ContributionSubmitted,
     ContributionTranslated,
@@ -85,8 +86,8 @@ def _with_fields(event: Any, transform: Transform, only: frozenset[str] | None =
             author = transform(author)
         if (title, body, author) == (c.title, c.body, c.author):
             return event
-        inner = c.model_copy(update={"title": title, "body": body, "author": author})
-        return event.model_copy(update={"contribution": inner})
+        inner = replaced(c, {"title": title, "body": body, "author": author})
+        return replaced(event, {"contribution": inner})
     if isinstance(event, ContributionTranslated):
         if only is not None and "text" not in only:
             return event
@@ -94,10 +95,9 @@ def _with_fields(event: Any, transform: Transform, only: frozenset[str] | None =
         if texts == [t.text for t in event.translations]:
             return event
         translations = [
-            t.model_copy(update={"text": text})
-            for t, text in zip(event.translations, texts, strict=True)
+            replaced(t, {"text": text}) for t, text in zip(event.translations, texts, strict=True)
         ]
-        return event.model_copy(update={"translations": translations})
+        return replaced(event, {"translations": translations})
     names: tuple[str, ...] = ()
     if isinstance(event, TranslationCorrected):
         names = ("text", "previous_text", "source_text")
@@ -114,7 +114,7 @@ def _with_fields(event: Any, transform: Transform, only: frozenset[str] | None =
     update = {n: transform(getattr(event, n)) for n in names}
     if all(value == getattr(event, n) for n, value in update.items()):
         return event
-    return event.model_copy(update=update)
+    return replaced(event, update)
 
 
 def _has_personal_fields(event: Any) -> bool:
@@ -181,7 +181,7 @@ class Sealer:
             held = self._sealed_form.get(id(event.contribution))
             sealed = held[1] if held is not None and held[0] is event.contribution else None
             if sealed is not None and self._key_for(event) is not ERASED_KEY:
-                return event.model_copy(update={"contribution": sealed})
+                return replaced(event, {"contribution": sealed})
         if not _has_personal_fields(event):
             return event
         key = self._key_for(event)
