@@ -2,10 +2,10 @@
 
 What ``model.model_copy(update=...)`` gives, with less work: pydantic's copy goes through
 ``copy.copy`` of every part of the instance, then updates the copy; this builds the new
-instance's dictionary once (1.5x quicker on a contribution, three fields replaced). The hot paths use it (sealing and opening personal fields: three
-copies per event in the language-ID stage). Like ``model_copy``, nothing is validated: the
-caller passes values of the fields' types (a sealed token for a text, an opened text for a
-token, another validated part).
+instance's dictionary once (1.5x quicker on a contribution, three fields replaced). The hot
+paths use it (sealing and opening personal fields: three copies per event in the language-ID
+stage). Like ``model_copy``, nothing is validated: the caller passes values of the fields'
+types (a sealed token for a text, an opened text for a token, another validated part).
 """
 
 from __future__ import annotations

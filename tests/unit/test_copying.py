@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from pydantic import BaseModel, ConfigDict
 
 from pipeline.schemas import (
@@ -13,21 +11,11 @@ from pipeline.schemas import (
     Translation,
 )
 from pipeline.schemas.copying import replaced
+from tests.conftest import contribution
 
 
 def submitted() -> ContributionSubmitted:
-    return ContributionSubmitted(
-        contribution=Contribution(
-            id="c-1",
-            platform="decidim",
-            space="s",
-            kind="comment",
-            author="u-1",
-            title="Title",
-            body="Body",
-            created_at=datetime(2026, 12, 1, tzinfo=UTC),
-        )
-    )
+    return ContributionSubmitted(contribution=Contribution(**contribution(title="Title")))
 
 
 def same(a: BaseModel, b: BaseModel) -> None:
@@ -45,22 +33,16 @@ def test_a_nested_contribution_is_replaced_as_model_copy_does() -> None:
     inner = replaced(event.contribution, {"body": "enc1.k.x", "author": "enc1.k.y"})
     same(inner, event.contribution.model_copy(update={"body": "enc1.k.x", "author": "enc1.k.y"}))
     same(replaced(event, {"contribution": inner}), event.model_copy(update={"contribution": inner}))
-    assert event.contribution.body == "Body"  # the original is untouched
+    assert event.contribution.body == contribution()["body"]  # the original is untouched
     assert replaced(event, {"contribution": inner}).contribution is inner
 
 
 def test_fields_set_grows_by_the_fields_replaced() -> None:
     event = submitted()
     assert "title" in event.contribution.model_fields_set
-    bare = Contribution(
-        id="c-2",
-        platform="p",
-        space="s",
-        kind="comment",
-        author="a",
-        body="b",
-        created_at=datetime(2026, 12, 1, tzinfo=UTC),
-    )
+    fields = contribution(2)
+    del fields["title"]
+    bare = Contribution(**fields)
     assert "title" not in bare.model_fields_set
     assert "title" in replaced(bare, {"title": "T"}).model_fields_set
     same(replaced(bare, {"title": "T"}), bare.model_copy(update={"title": "T"}))
