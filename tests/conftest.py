@@ -30,7 +30,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Compiled modules are kept (in __pycache__/, which git ignores) even where
 # PYTHONDONTWRITEBYTECODE is set, as some machines set it for everyone: without them pytest
 # rewrites every test module again in each worker, and every `hemicycle` command the suite starts
-# (~170) compiles each module it imports again — together a sixth of the suite's CPU. Set before
+# (~170) compiles each module it imports again: together a seventh of the suite's CPU. Set before
 # pytest-xdist starts its workers and before any test module is imported.
 sys.dont_write_bytecode = False
 os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
