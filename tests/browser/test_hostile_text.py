@@ -71,13 +71,13 @@ def test_every_user_text_takes_its_own_direction(browser: Browser, hostile: Env)
     assert not_auto(page, "#rows .title, #rows .body, #rows .translation, #rows .reason") == []
     for n in (701, 702):
         body = page.locator(f'#rows tr[data-cid="{CID.format(n=n)}"] .body')
-        assert body.evaluate("e => getComputedStyle(e).direction") == "rtl"
+        expect(body).to_have_css("direction", "rtl")  # retried: a live refresh may swap rows
     english = page.locator(f'#rows tr[data-cid="{CID.format(n=700)}"] .body')
-    assert english.evaluate("e => getComputedStyle(e).direction") == "ltr"
+    expect(english).to_have_css("direction", "ltr")
 
     page.goto(f"/items/{CID.format(n=701)}")
     assert not_auto(page, ".original .title, .original .body, .translated .body") == []
-    assert page.locator(".original .body").evaluate("e => getComputedStyle(e).direction") == "rtl"
+    expect(page.locator(".original .body")).to_have_css("direction", "rtl")
     page.context.close()
 
 
