@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from pipeline.schemas.contribution import Contribution, pass_sealed
+from pipeline.schemas.copying import constructed
 from pipeline.schemas.envelope import Envelope, Trace, Upcaster
 from pipeline.schemas.keys import contribution_key
 from pipeline.schemas.statements import StatementOfReasons
@@ -99,7 +100,7 @@ class ContributionSubmitted(Envelope):
         fields = parsed.__dict__
         if not _ids_agree(parsed.contribution_id, parsed.contribution_version, parsed.contribution):
             return None
-        return cls.model_construct(**fields)
+        return constructed(cls, fields)
 
 
 def _ids_agree(contribution_id: str, version: int, contribution: Contribution) -> bool:

@@ -23,6 +23,7 @@ from pipeline.schemas import (
     LanguageResult,
     Trace,
 )
+from pipeline.schemas.copying import constructed
 from pipeline.schemas.envelope import DERIVED_NAMESPACE, utc_now
 from pipeline.store.base import QueueStore
 from pipeline.workers.langid_cache import ResultCache
@@ -64,17 +65,20 @@ def identified(
     is validated: for three fields pydantic-core is quicker than ``model_construct``.)
     """
     event_id = str(event.event_id)
-    return LanguageIdentified.model_construct(
-        event_id=_derived_id(f"{event_id}/{producer}/LanguageIdentified/"),
-        type="LanguageIdentified",
-        schema_version=_VERSION,
-        occurred_at=utc_now(),
-        contribution_id=event.contribution_id,
-        contribution_version=event.contribution_version,
-        trace=Trace(trace_id=event.trace.trace_id, causation_id=event_id, producer=producer),
-        contribution=event.contribution,
-        language=result,
-        detector=detector,
+    return constructed(
+        LanguageIdentified,
+        {
+            "event_id": _derived_id(f"{event_id}/{producer}/LanguageIdentified/"),
+            "type": "LanguageIdentified",
+            "schema_version": _VERSION,
+            "occurred_at": utc_now(),
+            "contribution_id": event.contribution_id,
+            "contribution_version": event.contribution_version,
+            "trace": Trace(trace_id=event.trace.trace_id, causation_id=event_id, producer=producer),
+            "contribution": event.contribution,
+            "language": result,
+            "detector": detector,
+        },
     )
 
 

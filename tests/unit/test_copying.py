@@ -1,4 +1,5 @@
-"""``replaced`` gives what ``model_copy(update=...)`` gives, for every kind of model it meets."""
+"""``replaced`` gives what ``model_copy(update=...)`` gives, and ``constructed`` what
+``model_construct`` gives, for every kind of model they meet."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pipeline.schemas import (
     ContributionTranslated,
     Translation,
 )
-from pipeline.schemas.copying import replaced
+from pipeline.schemas.copying import constructed, replaced
 from tests.conftest import contribution
 
 
@@ -75,3 +76,36 @@ def test_a_translations_list_is_replaced() -> None:
         replaced(event, {"translations": texts}),
         event.model_copy(update={"translations": texts}),
     )
+
+
+def test_an_event_with_every_field_is_constructed_as_model_construct_does() -> None:
+    event = submitted()
+    values = dict(reversed(event.__dict__.items()))  # the order given does not matter
+    made = constructed(ContributionSubmitted, values)
+    same(made, ContributionSubmitted.model_construct(**values))
+    assert list(made.__dict__) == list(ContributionSubmitted.model_fields)
+    assert made.__dict__ is not values
+    assert made == event and made.to_json() == event.to_json()
+
+
+def test_missing_fields_extra_and_post_init_go_to_model_construct() -> None:
+    class Defaults(BaseModel):
+        text: str
+        count: int = 3
+
+    class Loose(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        text: str
+
+    class Counted(BaseModel):
+        text: str
+        _seen: int = 0
+
+        def model_post_init(self, context: object) -> None:
+            self._seen = len(self.text)
+
+    same(constructed(Defaults, {"text": "a"}), Defaults.model_construct(text="a"))
+    assert constructed(Defaults, {"text": "a"}).model_fields_set == {"text"}
+    same(constructed(Defaults, {"text": "a", "count": 1}), Defaults(text="a", count=1))
+    same(constructed(Loose, {"text": "a"}), Loose.model_construct(text="a"))
+    assert constructed(Counted, {"text": "abc"})._seen == 3
