@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.integration.conftest import REPO, hemicycle
+from tests.integration.conftest import REPO, base_env, hemicycle
 from tests.services import free_port
 
 FD_LIMIT = 256
@@ -32,8 +32,10 @@ class Served:
     key: str
 
 
-@pytest.fixture
-def served(embedded_env: dict[str, str]) -> Iterator[Served]:
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One server for the module: each test's connections end before the next test starts."""
+    embedded_env = base_env(HEMICYCLE_DATA_DIR=str(tmp_path_factory.mktemp("slow") / "data"))
     key = hemicycle(embedded_env, "apikeys", "create", "decidim-test").stdout.strip()
     port = free_port()
     env = {
