@@ -12,9 +12,8 @@ types (a sealed token for a text, an opened text for a token, another validated 
 ``constructed(cls, values)`` is ``cls.model_construct(**values)`` when ``values`` names every
 field: it skips the per-field search for aliases and defaults that ``model_construct`` makes
 (2x quicker for an event of eight fields: 2.5 vs 5.0 us; two per event in the language-ID
-stage). Anything
-else (a field left to its default, a model with extra fields allowed, a ``model_post_init``)
-goes to ``model_construct`` itself.
+stage). Anything else (a field left to its default, a model with extra fields allowed, a
+``model_post_init``) goes to ``model_construct`` itself.
 """
 
 from __future__ import annotations
