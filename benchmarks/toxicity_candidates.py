@@ -30,7 +30,7 @@ import torch
 from pipeline.models.toxicity import ToxicityScorer
 from pipeline.models.toxicity_backends import compile_model
 
-Forward = Callable[[Sequence[list[int]]], torch.Tensor]
+Forward = Callable[[Sequence[list[int]], tuple[int, int] | None], torch.Tensor]
 Forward2 = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -49,6 +49,14 @@ def backend(scorer: ToxicityScorer, checkpoint: Path, name: str, cache_dir: Path
     other = variant(scorer, model=copy.deepcopy(scorer.model))  # torch-bf16 converts in place
     other.backend = name
     other._logits = other._load_backend(checkpoint, cache_dir)
+    other.fixed_shapes = name == "torch-bf16"  # as the scorer sets it for that backend
+    return other
+
+
+def dynamic_shapes(scorer: ToxicityScorer) -> Any:
+    """``scorer`` batching as float32 does (``fixed_shapes`` off): what fixed shapes cost."""
+    other = variant(scorer)
+    other.fixed_shapes = False
     return other
 
 
@@ -108,7 +116,7 @@ def ct2_encoder(
     head = scorer.model.classifier
     columns = scorer._columns
 
-    def forward(batch: Sequence[list[int]]) -> torch.Tensor:
+    def forward(batch: Sequence[list[int]], shape: tuple[int, int] | None = None) -> torch.Tensor:
         hidden = encoder.forward_batch([list(row) for row in batch]).last_hidden_state
         states = torch.from_numpy(np.array(hidden)).float()
         return torch.sigmoid(head(states).float())[:, columns]

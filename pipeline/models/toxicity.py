@@ -16,7 +16,9 @@ huggingface_config_path=...)``: no hub access when both paths are local), then i
    ``torch.inference_mode()`` (fp16 autocast on CUDA; bf16 autocast on CPU only with
    ``cpu_bf16=True``), on the CPU engine ``backend`` names
    (:mod:`pipeline.models.toxicity_backends`: torch float32 by default; torch bfloat16, on a
-   CPU with native bf16 by ``auto``; torch int8, ONNX Runtime or CTranslate2 float32 or int8);
+   CPU with native bf16 by ``auto``; torch int8, ONNX Runtime or CTranslate2 float32 or int8).
+   In bfloat16 on CPU the batches have fixed shapes instead (:func:`fixed_shape_batches`), so
+   that a text scores the same whatever else its poll held;
 4. each category takes its maximum over a text's windows (:meth:`ToxicityScorer.score_windows`
    also says which window gave it and whether the cap cut the text); sigmoid outputs are
    rounded to 4 decimals and returned in input order.
@@ -62,6 +64,7 @@ __all__ = [
     "ToxicityLoadError",
     "ToxicityScorer",
     "WindowedScores",
+    "fixed_shape_batches",
     "window_batches",
 ]
 
@@ -90,6 +93,10 @@ _TOKENIZER_FILES = ("tokenizer.json", "sentencepiece.bpe.model", "tokenizer_conf
 CUDA_BATCH_TOKENS = 16_384
 CPU_BATCH_TOKENS = 2_048
 MAX_BATCH_ROWS = 1024
+# bfloat16 batches on CPU (see fixed_shape_batches): widths in steps of this many tokens, and
+# at most this many padded tokens a batch, so that a poll's part-filled batches cost little.
+FIXED_WIDTH_STEP = 32
+FIXED_SHAPE_TOKENS = 512
 
 if TYPE_CHECKING:
     from pipeline.config import Settings
@@ -112,6 +119,36 @@ def window_batches(
     for j, tokens in enumerate(lengths):
         batcher.add(BatchRequest(key=None, item=j, tokens=tokens, arrived=0.0))
     return [[cast(int, r.item) for r in batch.requests] for batch in batcher.drain()]
+
+
+def fixed_shape_batches(
+    lengths: Sequence[int], *, limit: int, rows_at: int | None = None, tokens: int = 0
+) -> list[tuple[tuple[int, int], list[int]]]:
+    """Indices of ``lengths`` (windows' token counts) cut into batches of fixed shapes.
+
+    A window of ``n`` tokens runs at the width ``n`` rounded up to :data:`FIXED_WIDTH_STEP`
+    (at most ``limit``, the longest a window can be), in a batch of ``tokens // width`` rows
+    (at least 1), or of ``rows_at`` rows whatever the width when ``tokens`` is 0. Each item is
+    ``((rows, width), indices)``: at most ``rows`` indices, in input order; the model runs the
+    batch padded to that shape, the missing rows all padding.
+
+    Why: in bfloat16 a text's scores depend on the shape of the batch it is scored in (the
+    kernels a shape selects round differently: up to ~0.002), but not on the other rows nor on
+    its own row. With the shape a function of the window's length alone, a text scores the same
+    whichever poll it comes in, so a replayed input is scored to the same figures.
+    """
+    if tokens <= 0 and (rows_at is None or rows_at < 1):
+        raise ValueError("fixed_shape_batches needs tokens > 0 or rows_at >= 1")
+    by_width: dict[int, list[int]] = {}
+    for j, n in enumerate(lengths):
+        width = min(limit, -(-max(n, 1) // FIXED_WIDTH_STEP) * FIXED_WIDTH_STEP)
+        by_width.setdefault(max(width, n), []).append(j)
+    out: list[tuple[tuple[int, int], list[int]]] = []
+    for width in sorted(by_width):
+        rows = max(1, tokens // width) if tokens > 0 else cast(int, rows_at)
+        found = by_width[width]
+        out.extend(((rows, width), found[i : i + rows]) for i in range(0, len(found), rows))
+    return out
 
 
 class ToxicityLoadError(PermanentError):
@@ -177,6 +214,11 @@ class ToxicityScorer:
         threads: CPU threads for torch (``torch.set_num_threads``, process-wide); ``None`` keeps
             the current setting.
         cpu_bf16: bf16 autocast on CPU (much faster where the CPU has AMX; ~1e-3 score drift).
+        fixed_shapes: run batches in fixed shapes (:func:`fixed_shape_batches`), so that a
+            text's scores do not depend on the batch it is in. ``None``: on CPU in bfloat16
+            (``torch-bf16``, what ``auto`` picks where the CPU has native bf16, or
+            ``cpu_bf16``), where they would otherwise; off elsewhere (float32 scores do not
+            depend on batching; nor do ONNX Runtime's and CTranslate2's float32).
         backend: CPU engine, one of :data:`~pipeline.models.toxicity_backends.BACKENDS`
             (ignored on CUDA, where torch runs the model in fp16); ``self.backend`` is the one
             it resolved to (``auto``: ``torch-bf16`` on a CPU with native bf16, else ``torch``).
@@ -205,6 +247,7 @@ class ToxicityScorer:
         backend: str = DEFAULT_BACKEND,
         cache_dir: Path | None = None,
         compile: bool = False,
+        fixed_shapes: bool | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -230,6 +273,10 @@ class ToxicityScorer:
         self.languages: frozenset[str] = frozenset(languages)
         self.cpu_bf16 = cpu_bf16
         self.backend = resolve_backend(backend, cuda=self.device.startswith("cuda"))
+        if fixed_shapes is None:
+            bf16 = self.backend == "torch-bf16" or cpu_bf16
+            fixed_shapes = bf16 and not self.device.startswith("cuda")
+        self.fixed_shapes: bool = fixed_shapes
         # Recorded with every score: the engine too where it scores otherwise than float32.
         engine = "cuda-fp16" if self.device.startswith("cuda") else self.backend
         self.model_id: str = f"detoxify-{model_type}:{checkpoint.name}" + (
@@ -293,6 +340,7 @@ class ToxicityScorer:
             backend=settings.toxicity_backend,
             cache_dir=settings.data_dir / "cache" / "toxicity",
             compile=settings.toxicity_compile,
+            fixed_shapes=None if settings.toxicity_fixed_shapes else False,
         )
 
     def _load_backend(self, checkpoint: Path, cache_dir: Path | None) -> Forward | None:
@@ -331,14 +379,19 @@ class ToxicityScorer:
             return torch.autocast("cpu", dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _forward(self, batch: Sequence[list[int]]) -> torch.Tensor:
-        """Sigmoid scores (batch x categories, float32 on CPU) of one padded batch."""
-        width = max(len(row) for row in batch)
-        input_ids = torch.full((len(batch), width), self._pad_id, dtype=torch.long)
-        attention = torch.zeros((len(batch), width), dtype=torch.long)
+    def _forward(
+        self, batch: Sequence[list[int]], shape: tuple[int, int] | None = None
+    ) -> torch.Tensor:
+        """Sigmoid scores (batch x categories, float32 on CPU) of one padded batch: padded to
+        its longest row, or to ``shape`` (rows, width) with rows of padding only after
+        ``batch``'s (their scores are dropped)."""
+        rows, width = shape or (len(batch), max(len(row) for row in batch))
+        input_ids = torch.full((rows, width), self._pad_id, dtype=torch.long)
+        attention = torch.zeros((rows, width), dtype=torch.long)
         for r, row in enumerate(batch):
             input_ids[r, : len(row)] = torch.tensor(row, dtype=torch.long)
             attention[r, : len(row)] = 1
+        attention[len(batch) :, 0] = 1  # filler rows attend to one pad token: no empty softmax
         input_ids = input_ids.to(self.device)
         attention = attention.to(self.device)
         if self._logits is not None:
@@ -346,7 +399,7 @@ class ToxicityScorer:
         else:
             with self._autocast():
                 logits = self._model_logits(input_ids, attention)
-        return torch.sigmoid(logits.float()).cpu()[:, self._columns]
+        return torch.sigmoid(logits.float()).cpu()[: len(batch), self._columns]
 
     def _model_logits(self, input_ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
         def run() -> torch.Tensor:
@@ -366,6 +419,19 @@ class ToxicityScorer:
             )
             self.model, self._eager = self._eager, None
             return run()
+
+    def _batches(self, lengths: Sequence[int]) -> list[tuple[tuple[int, int] | None, list[int]]]:
+        """The model batches of windows of ``lengths``, each with its fixed shape (or None)."""
+        if self.fixed_shapes:
+            tokens = min(self.max_batch_tokens, FIXED_SHAPE_TOKENS) if self.max_batch_tokens else 0
+            fixed = fixed_shape_batches(
+                lengths, limit=self.max_length, rows_at=self.batch_size, tokens=tokens
+            )
+            return [(shape, chunk) for shape, chunk in fixed]
+        batches = window_batches(
+            lengths, batch_size=self.batch_size, max_batch_tokens=self.max_batch_tokens
+        )
+        return [(None, chunk) for chunk in batches]
 
     def score(self, texts: Sequence[str]) -> list[dict[str, float]]:
         """Scores in [0, 1] (4 decimals) per category of ``self.categories``, in input order."""
@@ -389,12 +455,8 @@ class ToxicityScorer:
         ]
         probs: list[list[float]] = [[] for _ in flat]
         with torch.inference_mode():
-            lengths = [len(window.ids) for _, window in flat]
-            batches = window_batches(
-                lengths, batch_size=self.batch_size, max_batch_tokens=self.max_batch_tokens
-            )
-            for chunk in batches:
-                rows = self._forward([flat[j][1].ids for j in chunk]).tolist()
+            for shape, chunk in self._batches([len(window.ids) for _, window in flat]):
+                rows = self._forward([flat[j][1].ids for j in chunk], shape).tolist()
                 for j, row in zip(chunk, rows, strict=True):
                     probs[j] = row
         best: list[list[tuple[float, Window] | None]] = [

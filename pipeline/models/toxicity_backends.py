@@ -6,8 +6,9 @@ logits, so tokenization, windows, length-sorted batching and rounding do not dep
 * ``torch`` (default): the checkpoint's model in float32 (fp16 autocast on CUDA);
 * ``auto``: ``torch-bf16`` on a CPU with native bfloat16 arithmetic (AMX or AVX-512-BF16,
   :func:`native_bf16`), ``torch`` elsewhere (see :func:`resolve_backend`);
-* ``torch-bf16``: the checkpoint's model with its weights and activations in bfloat16 (on a
-  CPU without native bf16 this is several times *slower* than float32);
+* ``torch-bf16``: the checkpoint's model with its weights and activations in bfloat16, run in
+  fixed batch shapes (on a CPU without native bf16 this is several times *slower* than
+  float32);
 * ``torch-int8``: torch dynamic int8 quantisation of the encoder's linear layers (per-channel
   weights; the classification head stays float32);
 * ``onnx``: ONNX Runtime, float32 (:mod:`pipeline.models.toxicity_onnx`);
@@ -16,21 +17,27 @@ logits, so tokenization, windows, length-sorted batching and rounding do not dep
   torch (:mod:`pipeline.models.toxicity_ct2`).
 
 The default is chosen on measured drift, speed and the event contract (``benchmarks/score.py``).
-The int8 paths drift 0.03-0.12 on the tiny trained test model (even with per-channel weights or
-with only some layers quantised), above the 0.01 we allow. bfloat16 weights drift ≤ 0.01 on
-both the trained and the random-weight model and, where the CPU has AMX, run 4.3-4.6x per-text
-detoxify (4.3-5.2x compiled; float32 batched: 1.3-1.5x, because per-text detoxify is already
-compute-bound there); where the CPU has no native bf16 they run several times slower than
-float32. But in bfloat16 a text's scores depend on the batch it was scored in (by up to 0.0014
-on the tiny model: rounding follows the kernels the batch's shape selects), so a replayed input
-could be scored differently; in float32 they do not (identical to 4 decimals whatever the
-batching, a test holds it). float32 therefore stays the default, and ``auto`` or ``torch-bf16``
-is the operator's choice where throughput matters more than replaying to the same figures.
-Measured on AMX with the random-weight XLM-R base: the bf16 score moves with the batch's shape
-alone (its rows and its padded width), not with the other texts in it nor a text's row; at one
-shape (8 x 64 tokens) four shuffles of 24 texts scored exactly as each text alone. Scoring in a
-fixed set of shapes would therefore make bf16 replay-exact, at the price of padding rows
-whenever a poll does not fill a batch.
+The int8 paths drift 0.02-0.12 on the tiny trained test model (even with per-channel weights or
+with only some layers quantised), above the 0.01 we allow. bfloat16 weights drift 0.0096 on the
+tiny trained model on an AMX Xeon but 0.0141 on an AVX-512-BF16 EPYC (0.002 on the random-weight
+base model); where the CPU has AMX they run several times as fast as float32 (whose batching
+gains little over per-text detoxify there: per-text detoxify is already compute-bound), with
+AVX-512-BF16 alone about 2x, and where the CPU has no native bf16 several times slower than
+float32, hence ``auto``. float32 stays the default: no faster engine kept its drift within 0.01
+on every CPU measured.
+
+Replays: in bfloat16 a text's scores depend on the *shape* of the batch it is scored in (by up
+to 0.0014 on the tiny model, 0.002 on XLM-R base: the kernels a shape selects round
+differently), but not on the other texts in the batch nor on the text's row (measured on AMX
+with the random-weight XLM-R base: at one shape, shuffles scored exactly as each text alone).
+So bfloat16 batches run in fixed shapes (:func:`pipeline.models.toxicity.fixed_shape_batches`;
+``HEMICYCLE_TOXICITY_FIXED_SHAPES``, on by default): a window's width is its length rounded up
+to 32 tokens, a batch's rows follow from the width, and a batch a poll leaves part-filled is
+padded with rows of padding. A text then scores the same whichever poll it comes in, and a
+replayed input is scored to the same figures, as in float32 (a test holds both). Changing the
+batching settings may change bfloat16's figures within the drift (float32's: not at all). The
+padding costs 0.82-0.87x the throughput of batches padded to their longest window (128-256
+texts, EPYC with AVX-512-BF16).
 Neither ONNX Runtime nor CTranslate2 float32 was consistently faster than torch float32. On CUDA
 the model always runs in torch (fp16).
 """

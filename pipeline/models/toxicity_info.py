@@ -55,4 +55,6 @@ def cpu_engine(settings: Settings) -> str:
     if settings.toxicity_backend == "auto":
         why = " (auto: this CPU has native bf16)" if native_bf16() else " (auto: no native bf16)"
     compiled = ", compiled" if settings.toxicity_compile and engine in COMPILABLE else ""
+    if engine == "torch-bf16":
+        compiled += ", fixed shapes" if settings.toxicity_fixed_shapes else ", dynamic shapes"
     return f"on CPU: {engine}{why}{compiled}; on CUDA: torch fp16"

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.models.toxicity import MAX_BATCH_ROWS, window_batches
+from pipeline.models.toxicity import (
+    FIXED_WIDTH_STEP,
+    MAX_BATCH_ROWS,
+    fixed_shape_batches,
+    window_batches,
+)
 
 lengths_st = st.lists(st.integers(min_value=1, max_value=600), max_size=300)
 
@@ -42,3 +48,33 @@ def test_short_texts_go_many_to_a_batch_and_long_ones_few() -> None:
     assert max(sizes) == 4096 // 12  # 341 short windows together, not 32
     assert [len(b) for b in batches if lengths[b[0]] == 250] == [16, 16, 8]
     assert len(window_batches(lengths, batch_size=32)) == 20  # 640 / 32 without a budget
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=256), max_size=300),
+    st.integers(min_value=0, max_value=4096),
+    st.integers(min_value=1, max_value=64),
+)
+def test_fixed_shapes_follow_each_windows_length_alone(
+    lengths: list[int], tokens: int, rows_at: int
+) -> None:
+    """The shape a window runs in depends on its own length (and the configuration), never on
+    the other windows of the poll: the property that makes bfloat16 scores replay-exact."""
+    batches = fixed_shape_batches(lengths, limit=256, rows_at=rows_at, tokens=tokens)
+    assert sorted(j for _, batch in batches for j in batch) == list(range(len(lengths)))
+    for (rows, width), batch in batches:
+        assert 1 <= len(batch) <= rows
+        assert rows == (max(1, tokens // width) if tokens else rows_at)
+        for j in batch:
+            assert lengths[j] <= width <= 256
+            assert width == min(256, -(-lengths[j] // FIXED_WIDTH_STEP) * FIXED_WIDTH_STEP)
+    alone = {
+        j: fixed_shape_batches([n], limit=256, rows_at=rows_at, tokens=tokens)[0][0]
+        for j, n in enumerate(lengths)
+    }
+    assert all(alone[j] == shape for shape, batch in batches for j in batch)
+
+
+def test_fixed_shapes_need_a_row_count() -> None:
+    with pytest.raises(ValueError, match="tokens > 0 or rows_at"):
+        fixed_shape_batches([3], limit=256, tokens=0)

@@ -128,9 +128,10 @@ def test_a_token_budget_cuts_the_batches_and_changes_no_score(
     shapes: list[tuple[int, int]] = []
     forward = scorer._forward
 
-    def recording(batch):  # type: ignore[no-untyped-def]
+    def recording(batch, shape=None):  # type: ignore[no-untyped-def]
+        assert shape is None  # float32: batches padded to their longest window
         shapes.append((len(batch), max(len(row) for row in batch)))
-        return forward(batch)
+        return forward(batch, shape)
 
     monkeypatch.setattr(scorer, "_forward", recording)
     monkeypatch.setattr(scorer, "max_batch_tokens", 96)

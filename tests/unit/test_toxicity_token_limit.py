@@ -77,7 +77,10 @@ def test_models_list_states_the_token_limit(
     monkeypatch.setenv("HEMICYCLE_TOXICITY_COMPILE", "true")
     monkeypatch.setenv("HEMICYCLE_TOXICITY_BACKEND", "torch-bf16")
     assert main(["models", "list"]) == 0
-    assert "on CPU: torch-bf16, compiled;" in capsys.readouterr().out
+    assert "on CPU: torch-bf16, compiled, fixed shapes;" in capsys.readouterr().out
+    monkeypatch.setenv("HEMICYCLE_TOXICITY_FIXED_SHAPES", "false")
+    assert main(["models", "list"]) == 0
+    assert "on CPU: torch-bf16, compiled, dynamic shapes;" in capsys.readouterr().out
     monkeypatch.setenv("HEMICYCLE_TOXICITY_BACKEND", "onnx")  # compiling is for torch only
     assert main(["models", "list"]) == 0
     assert "on CPU: onnx; on CUDA" in capsys.readouterr().out
