@@ -122,30 +122,32 @@ def window_batches(
 
 
 def fixed_shape_batches(
-    lengths: Sequence[int], *, limit: int, rows_at: int | None = None, tokens: int = 0
+    lengths: Sequence[int], *, limit: int, tokens: int, max_rows: int
 ) -> list[tuple[tuple[int, int], list[int]]]:
     """Indices of ``lengths`` (windows' token counts) cut into batches of fixed shapes.
 
     A window of ``n`` tokens runs at the width ``n`` rounded up to :data:`FIXED_WIDTH_STEP`
-    (at most ``limit``, the longest a window can be), in a batch of ``tokens // width`` rows
-    (at least 1), or of ``rows_at`` rows whatever the width when ``tokens`` is 0. Each item is
-    ``((rows, width), indices)``: at most ``rows`` indices, in input order; the model runs the
-    batch padded to that shape, the missing rows all padding.
+    (at most ``limit``, the longest a window can be), in a batch of ``tokens // width`` rows,
+    at least 1 and at most ``max_rows``. Each item is ``((rows, width), indices)``: at most
+    ``rows`` indices, in input order; the model runs the batch padded to that shape, the
+    missing rows all padding.
 
     Why: in bfloat16 a text's scores depend on the shape of the batch it is scored in (the
     kernels a shape selects round differently: up to ~0.002), but not on the other rows nor on
     its own row. With the shape a function of the window's length alone, a text scores the same
     whichever poll it comes in, so a replayed input is scored to the same figures.
     """
-    if tokens <= 0 and (rows_at is None or rows_at < 1):
-        raise ValueError("fixed_shape_batches needs tokens > 0 or rows_at >= 1")
+    if tokens < 1 or max_rows < 1:
+        raise ValueError(
+            f"fixed_shape_batches needs tokens and max_rows >= 1, got {tokens}, {max_rows}"
+        )
     by_width: dict[int, list[int]] = {}
     for j, n in enumerate(lengths):
         width = min(limit, -(-max(n, 1) // FIXED_WIDTH_STEP) * FIXED_WIDTH_STEP)
         by_width.setdefault(max(width, n), []).append(j)
     out: list[tuple[tuple[int, int], list[int]]] = []
     for width in sorted(by_width):
-        rows = max(1, tokens // width) if tokens > 0 else cast(int, rows_at)
+        rows = max(1, min(max_rows, tokens // width))
         found = by_width[width]
         out.extend(((rows, width), found[i : i + rows]) for i in range(0, len(found), rows))
     return out
@@ -422,10 +424,13 @@ class ToxicityScorer:
 
     def _batches(self, lengths: Sequence[int]) -> list[tuple[tuple[int, int] | None, list[int]]]:
         """The model batches of windows of ``lengths``, each with its fixed shape (or None)."""
-        if self.fixed_shapes:
-            tokens = min(self.max_batch_tokens, FIXED_SHAPE_TOKENS) if self.max_batch_tokens else 0
+        if self.fixed_shapes:  # at most FIXED_SHAPE_TOKENS a batch, fewer if configured so
+            budget = self.max_batch_tokens
             fixed = fixed_shape_batches(
-                lengths, limit=self.max_length, rows_at=self.batch_size, tokens=tokens
+                lengths,
+                limit=self.max_length,
+                tokens=min(budget, FIXED_SHAPE_TOKENS) if budget else FIXED_SHAPE_TOKENS,
+                max_rows=MAX_BATCH_ROWS if budget else self.batch_size,
             )
             return [(shape, chunk) for shape, chunk in fixed]
         batches = window_batches(

@@ -52,29 +52,31 @@ def test_short_texts_go_many_to_a_batch_and_long_ones_few() -> None:
 
 @given(
     st.lists(st.integers(min_value=1, max_value=256), max_size=300),
-    st.integers(min_value=0, max_value=4096),
+    st.integers(min_value=1, max_value=4096),
     st.integers(min_value=1, max_value=64),
 )
 def test_fixed_shapes_follow_each_windows_length_alone(
-    lengths: list[int], tokens: int, rows_at: int
+    lengths: list[int], tokens: int, max_rows: int
 ) -> None:
     """The shape a window runs in depends on its own length (and the configuration), never on
     the other windows of the poll: the property that makes bfloat16 scores replay-exact."""
-    batches = fixed_shape_batches(lengths, limit=256, rows_at=rows_at, tokens=tokens)
+    batches = fixed_shape_batches(lengths, limit=256, tokens=tokens, max_rows=max_rows)
     assert sorted(j for _, batch in batches for j in batch) == list(range(len(lengths)))
     for (rows, width), batch in batches:
-        assert 1 <= len(batch) <= rows
-        assert rows == (max(1, tokens // width) if tokens else rows_at)
+        assert 1 <= len(batch) <= rows <= max_rows
+        assert rows == max(1, min(max_rows, tokens // width))
         for j in batch:
             assert lengths[j] <= width <= 256
             assert width == min(256, -(-lengths[j] // FIXED_WIDTH_STEP) * FIXED_WIDTH_STEP)
     alone = {
-        j: fixed_shape_batches([n], limit=256, rows_at=rows_at, tokens=tokens)[0][0]
+        j: fixed_shape_batches([n], limit=256, tokens=tokens, max_rows=max_rows)[0][0]
         for j, n in enumerate(lengths)
     }
     assert all(alone[j] == shape for shape, batch in batches for j in batch)
 
 
-def test_fixed_shapes_need_a_row_count() -> None:
-    with pytest.raises(ValueError, match="tokens > 0 or rows_at"):
-        fixed_shape_batches([3], limit=256, tokens=0)
+def test_fixed_shapes_need_tokens_and_rows() -> None:
+    with pytest.raises(ValueError, match="tokens and max_rows"):
+        fixed_shape_batches([3], limit=256, tokens=0, max_rows=8)
+    with pytest.raises(ValueError, match="tokens and max_rows"):
+        fixed_shape_batches([3], limit=256, tokens=512, max_rows=0)
