@@ -59,7 +59,11 @@ def _convert(model: torch.nn.Module, tokenizer: Any, target: Path, quantization:
         finally:
             loader.get_vocabulary = base_vocabulary  # type: ignore[method-assign]
         shutil.rmtree(hf_dir)
-        os.replace(partial, target)
+        try:
+            os.replace(partial, target)
+        except OSError:  # a folder cannot replace a full one: another worker converted it first
+            if not (target / "model.bin").is_file():
+                raise
 
 
 def ct2_model_path(

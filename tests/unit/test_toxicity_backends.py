@@ -99,6 +99,19 @@ def test_ct2_float32_scores_as_torch_and_is_converted_once(
     assert sorted(p.name for p in tmp_path.iterdir()) == converted
 
 
+def test_a_conversion_finished_first_elsewhere_is_kept(
+    tiny_model: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Two workers starting together both convert; the one that finishes second keeps the
+    first one's model instead of failing to start."""
+    scorer = ToxicityScorer(*tiny_model, device="cpu", backend="ct2", cache_dir=tmp_path)
+    (target,) = tmp_path.iterdir()
+    first = (target / "model.bin").stat().st_mtime_ns
+    toxicity_ct2._convert(scorer.model, scorer.tokenizer, target, "float32")
+    assert (target / "model.bin").stat().st_mtime_ns == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no work folder left
+
+
 @pytest.mark.parametrize("backend", ["torch-int8", "onnx-int8", "ct2-int8"])
 def test_int8_backends_keep_the_judgement(
     backend: str,
@@ -190,16 +203,23 @@ def test_auto_follows_the_cpu(
     assert ToxicityScorer(*tiny_model, device="cpu").backend == "torch"  # the default
 
 
-@pytest.mark.parametrize("backend", ["auto", "torch", "torch-bf16"])
+@pytest.mark.parametrize("backend", ["auto", "torch", "torch-bf16", "ct2"])
 @pytest.mark.parametrize("options", [{}, {"max_batch_tokens": 300}, {"max_batch_tokens": 0}])
 def test_scores_do_not_depend_on_the_batch(
-    backend: str, options: dict[str, int], tiny_model: tuple[Path, Path]
+    backend: str, options: dict[str, int], tiny_model: tuple[Path, Path], tmp_path: Path
 ) -> None:
     """A replayed input is scored to the same figures however the poll cuts its batches, and a
-    text alone as within a poll: float32 as it is, bfloat16 by its fixed batch shapes (with
-    float32's batching, bfloat16 moved a score by 0.0014 between batch sizes)."""
+    text alone as within a poll: float32 (torch or CTranslate2) as it is, bfloat16 by its fixed
+    batch shapes (with float32's batching, bfloat16 moved a score by 0.0014 between batch
+    sizes)."""
     lines = ABUSIVE + NEUTRAL
-    scorer = ToxicityScorer(*tiny_model, device="cpu", backend=backend, **options)  # type: ignore[arg-type]
+    scorer = ToxicityScorer(
+        *tiny_model,
+        device="cpu",
+        backend=backend,
+        cache_dir=tmp_path,
+        **options,  # type: ignore[arg-type]
+    )
     assert scorer.fixed_shapes is (scorer.backend == "torch-bf16")
     whole = scorer.score(lines)
     assert scorer.score(lines[::-1]) == whole[::-1]
