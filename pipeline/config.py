@@ -173,18 +173,20 @@ class Settings(BaseSettings):
     toxicity_backend: Literal[
         "auto", "torch", "torch-bf16", "torch-int8", "onnx", "onnx-int8", "ct2", "ct2-int8"
     ] = Field(
-        "torch",
-        description="CPU engine of the toxicity model: torch float32, auto (torch-bf16 on a CPU "
-        "with native bf16, i.e. AMX or AVX-512-BF16; torch elsewhere), torch bfloat16 or dynamic "
-        "int8, ONNX Runtime or CTranslate2 float32 or int8 (converted from the checkpoint once, "
-        "kept under DATA_DIR/cache/toxicity); CUDA always runs torch fp16.",
+        "ct2",
+        description="CPU engine of the toxicity model: ct2 (the encoder in CTranslate2 float32, "
+        "converted from the checkpoint once and kept under DATA_DIR/cache/toxicity; scores as "
+        "torch float32; torch float32 if CTranslate2 is unavailable), torch float32, auto "
+        "(torch-bf16 on a CPU with native bf16, i.e. AMX or AVX-512-BF16; torch elsewhere), "
+        "torch bfloat16 or dynamic int8, ONNX Runtime float32 or int8, CTranslate2 int8; CUDA "
+        "always runs torch fp16.",
     )
     toxicity_fixed_shapes: bool = Field(
         True,
         description="In bfloat16 on CPU (torch-bf16, or auto where it picks it), run the model "
         "in fixed batch shapes, so that a text scores the same whatever poll it comes in and a "
         "replay scores to the same figures; false: batches padded to their longest window, "
-        "1.1-1.2x faster, but a score may move by ~0.002 with the batch it lands in.",
+        "1.15-1.36x faster, but a score may move by ~0.002 with the batch it lands in.",
     )
     toxicity_compile: bool = Field(
         False,

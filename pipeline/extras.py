@@ -19,7 +19,8 @@ __all__ = ["EXTRAS", "MissingExtra", "install_hint", "installed", "require"]
 
 # The modules each extra provides that its features cannot start without (import names, not
 # distribution names); pyproject.toml's [project.optional-dependencies] lists the distributions
-# (``score`` also brings onnx and onnxruntime, needed only by the ONNX toxicity backends).
+# (``score`` also brings ctranslate2, its default CPU engine, without which the scorer runs
+# torch float32, and onnx and onnxruntime, needed only by the ONNX toxicity backends).
 EXTRAS: dict[str, tuple[str, ...]] = {
     "score": ("torch", "transformers", "sentencepiece", "detoxify"),
     "translate": ("ctranslate2", "sentencepiece", "torch", "transformers"),

@@ -15,8 +15,9 @@ huggingface_config_path=...)``: no hub access when both paths are local), then i
    rule, so short texts go many to a batch and long ones few; the default), and run under
    ``torch.inference_mode()`` (fp16 autocast on CUDA; bf16 autocast on CPU only with
    ``cpu_bf16=True``), on the CPU engine ``backend`` names
-   (:mod:`pipeline.models.toxicity_backends`: torch float32 by default; torch bfloat16, on a
-   CPU with native bf16 by ``auto``; torch int8, ONNX Runtime or CTranslate2 float32 or int8).
+   (:mod:`pipeline.models.toxicity_backends`: CTranslate2 float32 by default, torch float32,
+   torch bfloat16 (on a CPU with native bf16 by ``auto``), torch int8, ONNX Runtime float32 or
+   int8, CTranslate2 int8).
    In bfloat16 on CPU the batches have fixed shapes instead (:func:`fixed_shape_batches`), so
    that a text scores the same whatever else its poll held;
 4. each category takes its maximum over a text's windows (:meth:`ToxicityScorer.score_windows`
@@ -279,10 +280,11 @@ class ToxicityScorer:
             bf16 = self.backend == "torch-bf16" or cpu_bf16
             fixed_shapes = bf16 and not self.device.startswith("cuda")
         self.fixed_shapes: bool = fixed_shapes
-        # Recorded with every score: the engine too where it scores otherwise than float32.
+        # Recorded with every score: the engine too where it scores otherwise than torch
+        # float32 (CTranslate2 float32 scores as it does: the same figures, the same id).
         engine = "cuda-fp16" if self.device.startswith("cuda") else self.backend
         self.model_id: str = f"detoxify-{model_type}:{checkpoint.name}" + (
-            "" if engine == "torch" else f"+{engine}"
+            "" if engine in ("torch", "ct2") else f"+{engine}"
         )
 
         from detoxify import Detoxify  # imported late: pulls in transformers
@@ -323,6 +325,8 @@ class ToxicityScorer:
         self.categories: tuple[str, ...] = tuple(names[k] for k in order)
         self._columns = torch.tensor([columns[k] for k in order], dtype=torch.long)
         self._logits: Forward | None = self._load_backend(checkpoint, cache_dir)
+        if self._logits is not None:  # the encoder runs elsewhere: free its torch weights
+            getattr(self.model, self.model.base_model_prefix).to("meta")
         self._eager: torch.nn.Module | None = None
         if compile and self.backend in COMPILABLE:
             self._eager = self.model
@@ -367,6 +371,13 @@ class ToxicityScorer:
             path = onnx_model_path(self.model, checkpoint, self.backend, folder)
             return OnnxForward(path, threads)
         except Exception as exc:  # missing packages, export or session failures: name them
+            if self.backend == "ct2":  # the default: torch float32 gives the same figures
+                log.warning(
+                    "CTranslate2 toxicity backend unavailable; running torch float32",
+                    extra={"checkpoint": str(checkpoint), "error": f"{type(exc).__name__}: {exc}"},
+                )
+                self.backend = "torch"
+                return None
             raise ToxicityLoadError(
                 f"toxicity backend {self.backend} failed for {checkpoint}: "
                 f"{type(exc).__name__}: {exc}"

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from pipeline.config import Settings
 from pipeline.models import toxicity_backends, toxicity_ct2, toxicity_onnx
-from pipeline.models.toxicity import ToxicityScorer
+from pipeline.models.toxicity import ToxicityLoadError, ToxicityScorer
 from pipeline.models.toxicity_backends import native_bf16, resolve_backend
 from tests.toxicity_model import abusive_examples, neutral_examples
 
@@ -87,6 +87,9 @@ def test_ct2_float32_scores_as_torch_and_is_converted_once(
 ) -> None:
     scorer = ToxicityScorer(*tiny_model, device="cpu", backend="ct2", cache_dir=tmp_path)
     assert drift(reference, scorer.score(ABUSIVE + NEUTRAL)) <= 0.0005
+    assert scorer.model_id == f"detoxify-multilingual:{tiny_model[0].name}"  # torch's figures
+    encoder = scorer.model.base_model
+    assert {p.device.type for p in encoder.parameters()} == {"meta"}  # its weights freed
     converted = sorted(p.name for p in tmp_path.iterdir())
     assert len(converted) == 1 and converted[0].endswith("-ct2")
 
@@ -99,15 +102,37 @@ def test_ct2_float32_scores_as_torch_and_is_converted_once(
     assert sorted(p.name for p in tmp_path.iterdir()) == converted
 
 
+def test_the_default_engine_falls_back_to_torch_without_ctranslate2(
+    tiny_model: tuple[Path, Path],
+    reference: list[dict[str, float]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def missing(*_: object) -> None:
+        raise ModuleNotFoundError("No module named 'ctranslate2'")
+
+    monkeypatch.setattr(toxicity_ct2, "ct2_model_path", missing)
+    with caplog.at_level(logging.WARNING):
+        scorer = ToxicityScorer(*tiny_model, device="cpu", cache_dir=tmp_path)
+    assert scorer.backend == "torch"
+    (warned,) = [r for r in caplog.records if "running torch float32" in r.getMessage()]
+    assert "ctranslate2" in warned.error  # type: ignore[attr-defined]
+    assert scorer.score(ABUSIVE + NEUTRAL) == reference
+    with pytest.raises(ToxicityLoadError, match="ct2-int8 failed"):  # chosen, not the default
+        ToxicityScorer(*tiny_model, device="cpu", backend="ct2-int8", cache_dir=tmp_path)
+
+
 def test_a_conversion_finished_first_elsewhere_is_kept(
     tiny_model: tuple[Path, Path], tmp_path: Path
 ) -> None:
     """Two workers starting together both convert; the one that finishes second keeps the
     first one's model instead of failing to start."""
-    scorer = ToxicityScorer(*tiny_model, device="cpu", backend="ct2", cache_dir=tmp_path)
+    ToxicityScorer(*tiny_model, device="cpu", backend="ct2", cache_dir=tmp_path)
     (target,) = tmp_path.iterdir()
     first = (target / "model.bin").stat().st_mtime_ns
-    toxicity_ct2._convert(scorer.model, scorer.tokenizer, target, "float32")
+    second = ToxicityScorer(*tiny_model, device="cpu", backend="torch")  # its model unconverted
+    toxicity_ct2._convert(second.model, second.tokenizer, target, "float32")
     assert (target / "model.bin").stat().st_mtime_ns == first
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]  # no work folder left
 
@@ -136,7 +161,7 @@ def test_unknown_backend_is_refused(tiny_model: tuple[Path, Path]) -> None:
 
 
 def test_backend_setting() -> None:
-    assert Settings().toxicity_backend == "torch"
+    assert Settings().toxicity_backend == "ct2"
     assert Settings(toxicity_backend="onnx").toxicity_backend == "onnx"
     with pytest.raises(ValidationError):
         Settings(toxicity_backend="tensorrt")
@@ -200,7 +225,7 @@ def test_auto_follows_the_cpu(
     assert ToxicityScorer(*tiny_model, device="cpu", backend="auto").backend == "torch"
     monkeypatch.setattr(toxicity_backends, "native_bf16", lambda: True)
     assert ToxicityScorer(*tiny_model, device="cpu", backend="auto").backend == "torch-bf16"
-    assert ToxicityScorer(*tiny_model, device="cpu").backend == "torch"  # the default
+    assert ToxicityScorer(*tiny_model, device="cpu").backend == "ct2"  # the default
 
 
 @pytest.mark.parametrize("backend", ["auto", "torch", "torch-bf16", "ct2"])

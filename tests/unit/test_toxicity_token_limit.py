@@ -69,7 +69,10 @@ def test_models_list_states_the_token_limit(
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
     assert f"toxicity: {checkpoint}, 128 tokens per window" in out
-    assert "on CPU: torch; on CUDA: torch fp16" in out
+    assert "on CPU: ct2; on CUDA: torch fp16" in out  # the default
+    monkeypatch.setenv("HEMICYCLE_TOXICITY_BACKEND", "torch")
+    assert main(["models", "list"]) == 0
+    assert "on CPU: torch; on CUDA: torch fp16" in capsys.readouterr().out
     monkeypatch.setenv("HEMICYCLE_TOXICITY_BACKEND", "auto")
     assert main(["models", "list"]) == 0
     engine = "torch-bf16 (auto: this CPU has native bf16)" if native_bf16() else "torch (auto"
