@@ -216,12 +216,13 @@ class ToxicityScorer:
         languages: languages the model scores as written (others need translating first).
         threads: CPU threads for torch (``torch.set_num_threads``, process-wide); ``None`` keeps
             the current setting.
-        cpu_bf16: bf16 autocast on CPU (much faster where the CPU has AMX; ~1e-3 score drift).
+        cpu_bf16: bf16 autocast on CPU with ``backend="torch"`` (much faster where the CPU has
+            AMX; ~1e-3 score drift).
         fixed_shapes: run batches in fixed shapes (:func:`fixed_shape_batches`), so that a
             text's scores do not depend on the batch it is in. ``None``: on CPU in bfloat16
             (``torch-bf16``, what ``auto`` picks where the CPU has native bf16, or
-            ``cpu_bf16``), where they would otherwise; off elsewhere (float32 scores do not
-            depend on batching; nor do ONNX Runtime's and CTranslate2's float32).
+            ``cpu_bf16`` with ``torch``), where they would otherwise; off elsewhere (float32
+            scores do not depend on batching; nor do ONNX Runtime's and CTranslate2's float32).
         backend: CPU engine, one of :data:`~pipeline.models.toxicity_backends.BACKENDS`
             (ignored on CUDA, where torch runs the model in fp16); ``self.backend`` is the one
             it resolved to (``auto``: ``torch-bf16`` on a CPU with native bf16, else ``torch``).
@@ -277,7 +278,7 @@ class ToxicityScorer:
         self.cpu_bf16 = cpu_bf16
         self.backend = resolve_backend(backend, cuda=self.device.startswith("cuda"))
         if fixed_shapes is None:
-            bf16 = self.backend == "torch-bf16" or cpu_bf16
+            bf16 = self.backend == "torch-bf16" or (cpu_bf16 and self.backend == "torch")
             fixed_shapes = bf16 and not self.device.startswith("cuda")
         self.fixed_shapes: bool = fixed_shapes
         # Recorded with every score: the engine too where it scores otherwise than torch
