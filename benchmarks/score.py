@@ -314,9 +314,9 @@ def main(argv: list[str] | None = None) -> None:
         scorer.max_batch_tokens = budget
         t_f, scores_f = timed(lambda: scorer.score(texts))
         scorer.max_batch_tokens = default_budget  # (e) runs with (b)'s batching
+        label = f"{budget}-token batches" if budget else f"batches of {args.batch_size}"
         print(
-            f"(f) score, {f'{budget}-token batches' if budget else f'batches of {args.batch_size}'}"
-            f": {len(texts) / t_f:8.1f} texts/s "
+            f"(f) score, {label:<19}: {len(texts) / t_f:8.1f} texts/s "
             f"({t_b / t_f:.2f}x (b)); max |drift| vs (b) {max_drift(scores_b, scores_f):.4f}"
         )
 

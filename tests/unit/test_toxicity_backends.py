@@ -191,6 +191,8 @@ def test_bf16_weights_score_as_float32_within_drift(
         ("auto", True, True, "torch"),
         ("onnx", False, True, "onnx"),
         ("torch-bf16", True, False, "torch"),
+        ("ct2", True, False, "torch"),  # the CPU default: CUDA runs torch fp16
+        ("ct2", False, True, "ct2"),
         ("torch-bf16", False, False, "torch-bf16"),
     ],
 )
