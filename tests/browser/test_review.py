@@ -68,6 +68,9 @@ def test_reject_with_a_reason_from_the_review_page(browser: Browser, ui_env: Env
     expect(page.locator("#item")).to_have_attribute("data-cid", target)
     # The German moderator reads the translation next to the original.
     expect(page.locator("section.translated h2")).to_contain_text("Deutsch")
+    # The page's keys are bound by its deferred script, run before DOMContentLoaded: a key
+    # pressed while the page is still parsing would reach no handler.
+    page.wait_for_load_state("domcontentloaded")
     page.keyboard.press("r")
     expect(page.locator("#reject-dialog")).to_be_visible()
     page.keyboard.press("s")
