@@ -52,6 +52,8 @@ def cpu_engine(settings: Settings) -> str:
 
     engine = resolve_backend(settings.toxicity_backend, cuda=False)
     why = ""
+    if engine == "ct2" and not installed("score", "ctranslate2"):  # what the scorer falls to
+        engine, why = "torch", " (ct2: the ctranslate2 package is not installed)"
     if settings.toxicity_backend == "auto":
         why = " (auto: this CPU has native bf16)" if native_bf16() else " (auto: no native bf16)"
     compiled = ", compiled" if settings.toxicity_compile and engine in COMPILABLE else ""

@@ -16,6 +16,7 @@ import torch
 from transformers import XLMRobertaForSequenceClassification
 
 from pipeline.cli import main
+from pipeline.models import toxicity_info
 from pipeline.models.toxicity import ToxicityScorer
 from pipeline.models.toxicity_backends import native_bf16
 from tests.toxicity_model import (
@@ -70,6 +71,12 @@ def test_models_list_states_the_token_limit(
     out = capsys.readouterr().out
     assert f"toxicity: {checkpoint}, 128 tokens per window" in out
     assert "on CPU: ct2; on CUDA: torch fp16" in out  # the default
+    real = toxicity_info.installed
+    monkeypatch.setattr(toxicity_info, "installed", lambda *a: "ctranslate2" not in a and real(*a))
+    assert main(["models", "list"]) == 0
+    no_ct2 = "on CPU: torch (ct2: the ctranslate2 package is not installed); on CUDA"
+    assert no_ct2 in capsys.readouterr().out
+    monkeypatch.setattr(toxicity_info, "installed", real)
     monkeypatch.setenv("HEMICYCLE_TOXICITY_BACKEND", "torch")
     assert main(["models", "list"]) == 0
     assert "on CPU: torch; on CUDA: torch fp16" in capsys.readouterr().out
