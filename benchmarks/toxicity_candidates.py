@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipeline.models.toxicity import ToxicityScorer
+from pipeline.models.toxicity import ToxicityScorer, runs_in_bf16
 from pipeline.models.toxicity_backends import compile_model
 
 Forward = Callable[[Sequence[list[int]], tuple[int, int] | None], torch.Tensor]
@@ -49,7 +49,7 @@ def backend(scorer: ToxicityScorer, checkpoint: Path, name: str, cache_dir: Path
     other = variant(scorer, model=copy.deepcopy(scorer.model))  # torch-bf16 converts in place
     other.backend = name
     other._logits = other._load_backend(checkpoint, cache_dir)
-    other.fixed_shapes = name == "torch-bf16"  # as the scorer sets it for that backend
+    other.fixed_shapes = runs_in_bf16(name, other.device)  # as the scorer sets it
     return other
 
 

@@ -66,6 +66,7 @@ __all__ = [
     "ToxicityScorer",
     "WindowedScores",
     "fixed_shape_batches",
+    "runs_in_bf16",
     "window_batches",
 ]
 
@@ -152,6 +153,14 @@ def fixed_shape_batches(
         found = by_width[width]
         out.extend(((rows, width), found[i : i + rows]) for i in range(0, len(found), rows))
     return out
+
+
+def runs_in_bf16(backend: str, device: str, cpu_bf16: bool = False) -> bool:
+    """Whether the resolved ``backend`` on ``device`` runs the model in bfloat16 on CPU: where
+    scores would depend on the batch's shape, so batches take fixed shapes by default."""
+    if device.startswith("cuda"):
+        return False
+    return backend == "torch-bf16" or (cpu_bf16 and backend == "torch")
 
 
 class ToxicityLoadError(PermanentError):
@@ -278,8 +287,7 @@ class ToxicityScorer:
         self.cpu_bf16 = cpu_bf16
         self.backend = resolve_backend(backend, cuda=self.device.startswith("cuda"))
         if fixed_shapes is None:
-            bf16 = self.backend == "torch-bf16" or (cpu_bf16 and self.backend == "torch")
-            fixed_shapes = bf16 and not self.device.startswith("cuda")
+            fixed_shapes = runs_in_bf16(self.backend, self.device, cpu_bf16)
         self.fixed_shapes: bool = fixed_shapes
         # Recorded with every score: the engine too where it scores otherwise than torch
         # float32 (CTranslate2 float32 scores as it does: the same figures, the same id).
@@ -444,7 +452,7 @@ class ToxicityScorer:
                 tokens=min(budget, FIXED_SHAPE_TOKENS) if budget else FIXED_SHAPE_TOKENS,
                 max_rows=MAX_BATCH_ROWS if budget else self.batch_size,
             )
-            return [(shape, chunk) for shape, chunk in fixed]
+            return list[tuple[tuple[int, int] | None, list[int]]](fixed)
         batches = window_batches(
             lengths, batch_size=self.batch_size, max_batch_tokens=self.max_batch_tokens
         )

@@ -10,6 +10,7 @@ from pipeline.models.toxicity import (
     FIXED_WIDTH_STEP,
     MAX_BATCH_ROWS,
     fixed_shape_batches,
+    runs_in_bf16,
     window_batches,
 )
 
@@ -80,3 +81,19 @@ def test_fixed_shapes_need_tokens_and_rows() -> None:
         fixed_shape_batches([3], limit=256, tokens=0, max_rows=8)
     with pytest.raises(ValueError, match="tokens and max_rows"):
         fixed_shape_batches([3], limit=256, tokens=512, max_rows=0)
+
+
+@pytest.mark.parametrize(
+    ("backend", "device", "cpu_bf16", "expected"),
+    [
+        ("torch-bf16", "cpu", False, True),
+        ("torch", "cpu", True, True),  # bf16 autocast acts on the torch engine only
+        ("ct2", "cpu", True, False),
+        ("torch", "cpu", False, False),
+        ("torch", "cuda", True, False),  # CUDA runs fp16
+    ],
+)
+def test_fixed_shapes_are_for_bfloat16_on_cpu(
+    backend: str, device: str, cpu_bf16: bool, expected: bool
+) -> None:
+    assert runs_in_bf16(backend, device, cpu_bf16) is expected
